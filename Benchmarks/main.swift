@@ -1,0 +1,3 @@
+// loraharness benchmarks. Usage: loraharness-bench [name filter]
+registerRadioLinkBenchmarks()
+runBenchmarks(filter: CommandLine.arguments.dropFirst().first)

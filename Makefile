@@ -1,0 +1,30 @@
+# loraharness: the two commands a newcomer runs are `make demo` and `make test`.
+SWIFT ?= swift
+BIN := .build/debug/loraharness
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	$(SWIFT) build
+
+# Every test: the Swift package (Swift Testing).
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# The main job on bundled defaults: a bay sensor's uplink at every EU868 data rate.
+demo: build
+	$(BIN) budget --region EU868 --app-payload 11
+
+# Benchmarks (release build of the loraharness-bench target); figures go in the README.
+bench: deps
+	$(SWIFT) build -c release --product loraharness-bench
+	.build/release/loraharness-bench $(FILTER)
+
+clean:
+	rm -rf .build

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import HarnessCore
+
+/// The root command. Subcommands are small types, one per file; each only parses and calls a library.
+struct LoRaHarness: AsyncParsableCommand {
+    static let toolVersion = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "loraharness",
+        abstract: "Simulate and test LoRa occupancy sensors from the firmware side.",
+        discussion: """
+            Exit status: 0 success, 1 a check or assertion failed, 2 bad input or usage.
+            Errors are one line on stderr: error: what was wrong (where: file:line, byte offset, argument).
+            """,
+        version: "loraharness \(toolVersion)",
+        subcommands: [AirtimeCommand.self, BudgetCommand.self, RegionsCommand.self, LinkCommand.self]
+    )
+}
+
+/// Options every command takes.
+struct CommonOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print the machine-readable result (JSON) on stdout instead of the table.")
+    var json = false
+
+    @Flag(name: .long, help: "Print only errors and warnings.")
+    var quiet = false
+
+    @Flag(name: .long, help: "Print extra detail on stderr.")
+    var verbose = false
+
+    var console: Console {
+        Console(verbosity: quiet ? .quiet : (verbose ? .verbose : .normal))
+    }
+
+    /// Writes `value` as JSON on stdout, or `text` for people.
+    func emit<T: Encodable>(_ value: T, text: @autoclosure () -> String) throws {
+        if json {
+            print(try JSONOutput.encode(value))
+        } else {
+            console.say(text())
+        }
+    }
+}
+
+@main
+enum Main {
+    static func main() async {
+        let status = await run(Array(CommandLine.arguments.dropFirst()))
+        exit(status)
+    }
+
+    /// Parses and runs; maps every outcome to the documented exit statuses.
+    static func run(_ arguments: [String]) async -> Int32 {
+        do {
+            var command = try LoRaHarness.parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            return ExitStatus.success.rawValue
+        } catch {
+            return report(error, subcommand: arguments.first { !$0.hasPrefix("-") })
+        }
+    }
+
+    static func report(_ error: Error, subcommand: String? = nil) -> Int32 {
+        switch error {
+        case let e as InputError:
+            printError("error: \(e)")
+            return ExitStatus.badInput.rawValue
+        case let e as CheckFailure:
+            printError("error: \(e)")
+            return ExitStatus.checkFailed.rawValue
+        case let e as ExitCode:
+            return e.rawValue
+        default:
+            let code = LoRaHarness.exitCode(for: error)
+            if code == .success {
+                // --help, --version: the full text on stdout.
+                print(LoRaHarness.fullMessage(for: error))
+                return 0
+            }
+            // Usage errors (ArgumentParser uses 64, EX_USAGE) are bad input: 2, in one line.
+            let message = LoRaHarness.message(for: error)
+                .split(separator: "\n").first.map(String.init) ?? "bad usage"
+            var line = message
+            if line.hasPrefix("Error: ") { line.removeFirst(7) }
+            if !line.contains("(where: ") {
+                let known = LoRaHarness.configuration.subcommands.map { $0._commandName }
+                let help = subcommand.map { known.contains($0) ? "loraharness \($0) --help" : "loraharness --help" }
+                line += " (see '\(help ?? "loraharness --help")')"
+            }
+            printError("error: \(line)")
+            return ExitStatus.badInput.rawValue
+        }
+    }
+
+    static func printError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import HarnessCore
+import RadioLink
+
+// Option values are parsed by the libraries' own parsers (the same spellings as in files); their
+// one-line messages name the bad value and what is allowed.
+
+func bandwidthArgument(_ s: String) throws -> LoRaBandwidth { try LoRaBandwidth.parse(s) }
+func codingRateArgument(_ s: String) throws -> CodingRate { try CodingRate.parse(s) }
+func regionArgument(_ s: String) throws -> RegionID { try RegionID.parse(s) }
+func durationArgument(_ s: String) throws -> Nanoseconds { try DurationFormat.parse(s) }
+func frequencyArgument(_ s: String) throws -> Int64 { try FrequencyFormat.parse(s) }
+
+func switchArgument(_ s: String) throws -> Bool {
+    switch s.lowercased() {
+    case "on", "true", "yes", "1": return true
+    case "off", "false", "no", "0": return false
+    default: throw InputError("'\(s)' is not on or off")
+    }
+}
+
+extension LowDataRateOptimization: ExpressibleByArgument {}
+extension DutyCyclePolicy: ExpressibleByArgument {}
+
+/// Throws a usage error naming the option when `condition` fails.
+func require(_ condition: Bool, _ message: @autoclosure () -> String, option: String) throws {
+    if !condition { throw InputError(message(), at: .argument(option)) }
+}

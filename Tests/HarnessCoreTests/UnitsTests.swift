@@ -1,0 +1,59 @@
+import HarnessCore
+import Testing
+
+@Suite struct DurationParsingTests {
+    // Expected values are the definitions of the units: 1 s = 10^9 ns, 1 m = 60 s, 1 h = 3600 s, 1 d = 86400 s.
+    @Test(arguments: [
+        ("500ms", Int64(500_000_000)), ("90s", 90_000_000_000), ("10m", 600_000_000_000),
+        ("6h", 21_600_000_000_000), ("7d", 604_800_000_000_000), ("1.5s", 1_500_000_000),
+        ("1h30m", 5_400_000_000_000), ("100s1ns", 100_000_000_001), ("250us", 250_000), ("0.001ms", 1_000),
+    ])
+    func parses(text: String, ns: Int64) throws {
+        #expect(try DurationFormat.parse(text) == ns)
+    }
+
+    @Test(arguments: ["", "10", "5x", "ms", "1.2.3s", "-5s", "1.0000000001s", "999999999d"])
+    func rejects(text: String) {
+        #expect(throws: InputError.self) { try DurationFormat.parse(text) }
+    }
+
+    @Test func humanForms() {
+        #expect(DurationFormat.human(46_336_000) == "46.336 ms")
+        #expect(DurationFormat.human(146_793_000_000) == "2 m 26.8 s")
+        #expect(DurationFormat.human(7 * Time.day) == "7 d")
+        #expect(DurationFormat.milliseconds(1_482_752_000) == "1482.752")
+    }
+}
+
+@Suite struct FrequencyParsingTests {
+    @Test(arguments: [("868100000", Int64(868_100_000)), ("868.1MHz", 868_100_000), ("869.525 MHz", 869_525_000),
+                      ("868100kHz", 868_100_000), ("923.3mhz", 923_300_000), ("865.0625MHz", 865_062_500)])
+    func parses(text: String, hz: Int64) throws {
+        #expect(try FrequencyFormat.parse(text) == hz)
+    }
+
+    @Test(arguments: ["", "MHz", "868.1.1MHz", "abc", "-868MHz", "868.0000001MHz"])
+    func rejects(text: String) {
+        #expect(throws: InputError.self) { try FrequencyFormat.parse(text) }
+    }
+
+    @Test func formats() {
+        #expect(FrequencyFormat.megahertz(869_525_000) == "869.525 MHz")
+        #expect(FrequencyFormat.megahertz(868_000_000) == "868 MHz")
+    }
+}
+
+@Suite struct TextTableTests {
+    @Test func alignsColumns() {
+        var t = TextTable(["DR", "ms"])
+        t.add(["DR0", "1482.752"])
+        t.add(["DR5", "61.696"])
+        #expect(t.render() == """
+            DR         ms
+            ---  --------
+            DR0  1482.752
+            DR5    61.696
+
+            """)
+    }
+}
