@@ -14,14 +14,26 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        .target(name: "HarnessCore"),
+        .target(name: "HarnessCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "RadioLink", dependencies: ["HarnessCore"]),
+        .target(
+            name: "LoRaWAN",
+            dependencies: [
+                "HarnessCore", "RadioLink",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        // Traces: pcap/pcapng with LoRaTap, and (later) the trace readers and replay.
+        .target(name: "Traces", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN"]),
         .executableTarget(
             name: "loraharness",
             dependencies: [
-                "HarnessCore", "RadioLink",
+                "HarnessCore", "RadioLink", "LoRaWAN", "Traces",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -30,6 +42,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HarnessCoreTests", dependencies: ["HarnessCore"]),
         .testTarget(name: "RadioLinkTests", dependencies: ["RadioLink", "HarnessCore", "TestSupport"]),
+        .testTarget(name: "LoRaWANTests", dependencies: ["LoRaWAN", "Traces", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["loraharness", "HarnessCore", "TestSupport"]),
     ]
 )

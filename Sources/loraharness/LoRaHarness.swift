@@ -14,7 +14,7 @@ struct LoRaHarness: AsyncParsableCommand {
             Errors are one line on stderr: error: what was wrong (where: file:line, byte offset, argument).
             """,
         version: "loraharness \(toolVersion)",
-        subcommands: [AirtimeCommand.self, BudgetCommand.self, RegionsCommand.self, LinkCommand.self]
+        subcommands: [AirtimeCommand.self, BudgetCommand.self, RegionsCommand.self, LinkCommand.self, FrameCommand.self]
     )
 }
 

@@ -26,3 +26,8 @@ extension DutyCyclePolicy: ExpressibleByArgument {}
 func require(_ condition: Bool, _ message: @autoclosure () -> String, option: String) throws {
     if !condition { throw InputError(message(), at: .argument(option)) }
 }
+
+/// Parses an option's text with a library parser; its error is placed at the option.
+func parseArgument<T>(_ text: String, option: String, _ parse: (String) throws(InputError) -> T) throws -> T {
+    do throws(InputError) { return try parse(text) } catch { throw InputError(error.message, at: .argument(option)) }
+}

@@ -1,0 +1,5 @@
+import RadioLink
+
+enum RegionIDs {
+    static let eu868 = RegionID.eu868.parameters
+}
