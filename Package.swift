@@ -38,7 +38,15 @@ let package = Package(
             ]
         ),
         // Benchmarks: `make bench` builds this in release mode and runs it; figures go in the README.
-        .executableTarget(name: "loraharness-bench", dependencies: ["RadioLink", "HarnessCore"], path: "Benchmarks"),
+        .executableTarget(
+            name: "loraharness-bench",
+            dependencies: [
+                "RadioLink", "HarnessCore", "LoRaWAN",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Benchmarks"
+        ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HarnessCoreTests", dependencies: ["HarnessCore"]),
         .testTarget(name: "RadioLinkTests", dependencies: ["RadioLink", "HarnessCore", "TestSupport"]),

@@ -10,6 +10,8 @@ if command -v pkg-config >/dev/null 2>&1; then
 else
   need+=(libserialport-dev zlib1g-dev)
 fi
+# tshark: the tests check that Wireshark's own dissectors read the pcaps this tool writes.
+command -v tshark >/dev/null 2>&1 || need+=(tshark)
 if ((${#need[@]} == 0)); then exit 0; fi
 
 echo "deps: installing ${need[*]}" >&2

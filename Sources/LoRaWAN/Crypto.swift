@@ -10,6 +10,9 @@ public struct CryptoKey: @unchecked Sendable {
     public let key: AES128Key
     let symmetric: SymmetricKey
     let cmacTemplate: AES.CMAC
+    /// RFC 4493 subkeys K1 and K2, derived once from AES(K, 0^128).
+    let k1: [UInt8]
+    let k2: [UInt8]
 
     public init(_ key: AES128Key) {
         self.key = key
@@ -20,9 +23,24 @@ public struct CryptoKey: @unchecked Sendable {
             // AES128Key holds exactly 16 bytes, which AES-CMAC always accepts: an invariant, not input.
             preconditionFailure("AES-CMAC refused a 16-byte key: \(error)")
         }
+        var l = [UInt8](repeating: 0, count: 16)
+        try? AES.permute(&l, key: symmetric)
+        let k1 = CryptoKey.doubled(l)
+        self.k1 = k1
+        k2 = CryptoKey.doubled(k1)
     }
 
-    /// AES-128 encryption of one 16-byte block, in place.
+    /// Multiplication by x in GF(2^128) as RFC 4493 §2.3 defines it: shift left one bit, XOR 0x87 on carry.
+    static func doubled(_ b: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 16)
+        for i in 0..<16 {
+            out[i] = b[i] << 1 | (i < 15 ? b[i + 1] >> 7 : 0)
+        }
+        if b[0] & 0x80 != 0 { out[15] ^= 0x87 }
+        return out
+    }
+
+    /// AES-128 encryption of one 16-byte block, in place (swift-crypto's AES block function).
     @inline(__always)
     func encryptBlock(_ block: inout [UInt8]) {
         try? AES.permute(&block, key: symmetric)
@@ -34,22 +52,59 @@ public struct CryptoKey: @unchecked Sendable {
         try? AES.inversePermute(&block, key: symmetric)
     }
 
-    /// The first four bytes of AES-CMAC over the concatenation of `parts`, as a big-endian number in the byte
-    /// order they are sent (so `String(mic, radix: 16)` reads as the bytes on air).
-    func cmac4(_ parts: UnsafeRawBufferPointer...) -> UInt32 {
+    /// The first four bytes of AES-CMAC (RFC 4493) over `head` (exactly 16 bytes: B0) followed by `message`, as a
+    /// big-endian number in the order they are sent. Built on the AES block function with the subkeys
+    /// precomputed, so a data frame's MIC costs one block operation per 16 bytes and no allocation beyond
+    /// `scratch`; tests check it against swift-crypto's AES.CMAC.
+    @inline(__always)
+    func cmac4(head: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer, scratch x: inout [UInt8]) -> UInt32 {
+        // x holds the next block to encrypt, already XORed with the running CBC value.
+        for j in 0..<16 { x[j] = head[j] }
+        if message.isEmpty {
+            // the head is the only, complete block
+            for j in 0..<16 { x[j] ^= k1[j] }
+        } else {
+            var m = 0
+            while message.count - m > 16 {
+                encryptBlock(&x)
+                for j in 0..<16 { x[j] ^= message[m + j] }
+                m += 16
+            }
+            encryptBlock(&x)
+            let rest = message.count - m
+            if rest == 16 {
+                for j in 0..<16 { x[j] ^= message[m + j] ^ k1[j] }
+            } else {
+                for j in 0..<16 {
+                    let byte: UInt8 = j < rest ? message[m + j] : (j == rest ? 0x80 : 0)
+                    x[j] ^= byte ^ k2[j]
+                }
+            }
+        }
+        encryptBlock(&x)
+        return UInt32(x[0]) << 24 | UInt32(x[1]) << 16 | UInt32(x[2]) << 8 | UInt32(x[3])
+    }
+
+    /// The first four bytes of swift-crypto's AES-CMAC over `message`.
+    func cmac4(_ message: UnsafeRawBufferPointer) -> UInt32 {
         var mac = cmacTemplate
-        for p in parts { mac.update(bufferPointer: p) }
-        let tag = mac.finalize()
-        return tag.withUnsafeBytes { b in
+        mac.update(bufferPointer: message)
+        return mac.finalize().withUnsafeBytes { b in
             UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])
         }
     }
 
-    /// The full 16-byte AES-CMAC (for RFC 4493 checks).
+    /// The full 16-byte AES-CMAC from swift-crypto (RFC 4493).
     public func cmac(_ message: [UInt8]) -> [UInt8] {
         var mac = cmacTemplate
         message.withUnsafeBytes { mac.update(bufferPointer: $0) }
         return mac.finalize().withUnsafeBytes { Array($0) }
+    }
+
+    /// The same, computed with the block-function CMAC that data frames use (for tests).
+    public func blockCMAC4(head: [UInt8], message: [UInt8]) -> UInt32 {
+        var x = [UInt8](repeating: 0, count: 16)
+        return head.withUnsafeBytes { h in message.withUnsafeBytes { cmac4(head: h, message: $0, scratch: &x) } }
     }
 }
 
@@ -64,21 +119,29 @@ public enum LoRaWANCrypto {
     /// NwkSKey for FPort 0.
     public static func cipherFRMPayload(_ payload: inout [UInt8], key: CryptoKey, direction: Direction,
                                         devAddr: DevAddr, fcnt: UInt32) {
-        guard !payload.isEmpty else { return }
-        var a = [UInt8](repeating: 0, count: 16)
-        a[0] = 0x01
-        a[5] = direction.rawValue
-        putLE32(&a, 6, devAddr.value)
-        putLE32(&a, 10, fcnt)
-        var block = [UInt8](repeating: 0, count: 16)
-        var i = 0
+        var scratch = [UInt8](repeating: 0, count: 16)
+        cipherFRMPayload(&payload, range: 0..<payload.count, key: key, direction: direction, devAddr: devAddr,
+                         fcnt: fcnt, scratch: &scratch)
+    }
+
+    /// Encrypts or decrypts `buffer[range]` in place, with a caller's 16-byte scratch block (no allocation).
+    @inline(__always)
+    static func cipherFRMPayload(_ buffer: inout [UInt8], range: Range<Int>, key: CryptoKey, direction: Direction,
+                                 devAddr: DevAddr, fcnt: UInt32, scratch a: inout [UInt8]) {
+        var i = range.lowerBound
         var counter: UInt8 = 1
-        while i < payload.count {
+        while i < range.upperBound {
+            a[0] = 0x01; a[1] = 0; a[2] = 0; a[3] = 0; a[4] = 0
+            a[5] = direction.rawValue
+            a[6] = UInt8(truncatingIfNeeded: devAddr.value); a[7] = UInt8(truncatingIfNeeded: devAddr.value >> 8)
+            a[8] = UInt8(truncatingIfNeeded: devAddr.value >> 16); a[9] = UInt8(truncatingIfNeeded: devAddr.value >> 24)
+            a[10] = UInt8(truncatingIfNeeded: fcnt); a[11] = UInt8(truncatingIfNeeded: fcnt >> 8)
+            a[12] = UInt8(truncatingIfNeeded: fcnt >> 16); a[13] = UInt8(truncatingIfNeeded: fcnt >> 24)
+            a[14] = 0
             a[15] = counter
-            for j in 0..<16 { block[j] = a[j] }
-            key.encryptBlock(&block)
-            let n = min(16, payload.count - i)
-            for j in 0..<n { payload[i + j] ^= block[j] }
+            key.encryptBlock(&a)
+            let n = min(16, range.upperBound - i)
+            for j in 0..<n { buffer[i + j] ^= a[j] }
             i += 16
             counter &+= 1
         }
@@ -88,6 +151,13 @@ public enum LoRaWANCrypto {
     /// DevAddr (LE) | FCnt (32-bit LE) | 0x00 | len(msg); msg = MHDR … FRMPayload.
     public static func dataMIC(key: CryptoKey, direction: Direction, devAddr: DevAddr, fcnt: UInt32,
                                message: UnsafeRawBufferPointer) -> UInt32 {
+        var scratch = [UInt8](repeating: 0, count: 16)
+        return dataMIC(key: key, direction: direction, devAddr: devAddr, fcnt: fcnt, message: message, scratch: &scratch)
+    }
+
+    @inline(__always)
+    static func dataMIC(key: CryptoKey, direction: Direction, devAddr: DevAddr, fcnt: UInt32,
+                        message: UnsafeRawBufferPointer, scratch: inout [UInt8]) -> UInt32 {
         var b0 = (UInt64(0), UInt64(0))
         return withUnsafeMutableBytes(of: &b0) { b in
             b[0] = 0x49
@@ -101,7 +171,7 @@ public enum LoRaWANCrypto {
             b[12] = UInt8(truncatingIfNeeded: fcnt >> 16)
             b[13] = UInt8(truncatingIfNeeded: fcnt >> 24)
             b[15] = UInt8(truncatingIfNeeded: message.count)
-            return key.cmac4(UnsafeRawBufferPointer(b), message)
+            return key.cmac4(head: UnsafeRawBufferPointer(b), message: message, scratch: &scratch)
         }
     }
 

@@ -310,15 +310,18 @@ public enum DataFrameCodec {
         out.append(fc.byte)
         out.append(UInt8(truncatingIfNeeded: fcnt)); out.append(UInt8(truncatingIfNeeded: fcnt >> 8))
         out.append(contentsOf: fopts)
+        var scratch = [UInt8](repeating: 0, count: 16)
         if let fport {
             out.append(fport)
-            var enc = payload
-            LoRaWANCrypto.cipherFRMPayload(&enc, key: fport == 0 ? keys.nwkSKey : keys.appSKey,
-                                           direction: mtype.direction, devAddr: devAddr, fcnt: fcnt)
-            out.append(contentsOf: enc)
+            let start = out.count
+            out.append(contentsOf: payload)
+            LoRaWANCrypto.cipherFRMPayload(&out, range: start..<out.count, key: fport == 0 ? keys.nwkSKey : keys.appSKey,
+                                           direction: mtype.direction, devAddr: devAddr, fcnt: fcnt, scratch: &scratch)
         }
-        let mic = LoRaWANCrypto.dataMIC(key: keys.nwkSKey, direction: mtype.direction, devAddr: devAddr, fcnt: fcnt,
-                                        message: out[...])
+        let mic = out.withUnsafeBytes {
+            LoRaWANCrypto.dataMIC(key: keys.nwkSKey, direction: mtype.direction, devAddr: devAddr, fcnt: fcnt,
+                                  message: $0, scratch: &scratch)
+        }
         out.append(UInt8(mic >> 24)); out.append(UInt8(truncatingIfNeeded: mic >> 16))
         out.append(UInt8(truncatingIfNeeded: mic >> 8)); out.append(UInt8(truncatingIfNeeded: mic))
         return out
@@ -329,12 +332,15 @@ public enum DataFrameCodec {
         guard UInt16(truncatingIfNeeded: fcnt) == frame.fcnt else {
             throw FrameError(.fcntOutOfRange, field: "FHDR.FCnt", "the 32-bit FCnt \(fcnt) does not end in the frame's \(frame.fcnt)")
         }
-        let expected = LoRaWANCrypto.dataMIC(key: keys.nwkSKey, direction: frame.direction, devAddr: frame.devAddr,
-                                             fcnt: fcnt, message: raw[0..<(raw.count - 4)])
+        var scratch = [UInt8](repeating: 0, count: 16)
+        let expected = raw.withUnsafeBytes {
+            LoRaWANCrypto.dataMIC(key: keys.nwkSKey, direction: frame.direction, devAddr: frame.devAddr, fcnt: fcnt,
+                                  message: UnsafeRawBufferPointer(rebasing: $0[0..<(raw.count - 4)]), scratch: &scratch)
+        }
         var payload = frame.frmPayload
         if let port = frame.fport {
-            LoRaWANCrypto.cipherFRMPayload(&payload, key: port == 0 ? keys.nwkSKey : keys.appSKey,
-                                           direction: frame.direction, devAddr: frame.devAddr, fcnt: fcnt)
+            LoRaWANCrypto.cipherFRMPayload(&payload, range: 0..<payload.count, key: port == 0 ? keys.nwkSKey : keys.appSKey,
+                                           direction: frame.direction, devAddr: frame.devAddr, fcnt: fcnt, scratch: &scratch)
         }
         let foptsOffset = 8
         var commands = try MACCommand.decode(frame.fopts[...], direction: frame.direction, baseOffset: foptsOffset, field: "FOpts")

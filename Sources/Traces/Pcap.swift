@@ -49,11 +49,13 @@ public struct LoRaTapHeader: Sendable, Equatable {
         if let rssi = rssidBm {
             let raw = snr >= 0 ? rssi + 139 : (rssi + 139) * 4
             b.append(UInt8(clamping: Int(raw.rounded())))
+            // max_rssi and current_rssi (dBm = −139 + value): the packet's RSSI is the best we know.
+            let plain = UInt8(clamping: Int((rssi + 139).rounded()))
+            b.append(plain)
+            b.append(plain)
         } else {
-            b.append(255)
+            b += [255, 255, 255]  // not available
         }
-        b.append(255)  // max_rssi: not available
-        b.append(255)  // current_rssi: not available
         b.append(UInt8(bitPattern: Int8(clamping: Int((snr * 4).rounded()))))
         b.append(syncWord)
         return b

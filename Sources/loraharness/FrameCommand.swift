@@ -76,8 +76,8 @@ struct FrameEncodeCommand: ParsableCommand {
     @Option(help: "Data rate for the size check and the pcap's SF/bandwidth.") var dr: Int?
     @Option(help: "Append the frame to this pcap (LoRaTap, link type 270).") var pcap: String?
     @Option(help: "Frequency for the pcap record.", transform: frequencyArgument) var frequency: Int64 = 868_100_000
-    @Option(help: "RSSI in dBm for the pcap record.") var rssi: Double?
-    @Option(help: "SNR in dB for the pcap record.") var snr: Double?
+    @Option(parsing: .unconditional, help: "RSSI in dBm for the pcap record.") var rssi: Double?
+    @Option(parsing: .unconditional, help: "SNR in dB for the pcap record.") var snr: Double?
     @OptionGroup var keyOptions: KeyOptions
     @OptionGroup var common: CommonOptions
 

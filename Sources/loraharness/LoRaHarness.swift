@@ -61,7 +61,7 @@ enum Main {
             }
             return ExitStatus.success.rawValue
         } catch {
-            return report(error, subcommand: arguments.first { !$0.hasPrefix("-") })
+            return report(error, subcommand: commandPath(arguments))
         }
     }
 
@@ -88,13 +88,23 @@ enum Main {
             var line = message
             if line.hasPrefix("Error: ") { line.removeFirst(7) }
             if !line.contains("(where: ") {
-                let known = LoRaHarness.configuration.subcommands.map { $0._commandName }
-                let help = subcommand.map { known.contains($0) ? "loraharness \($0) --help" : "loraharness --help" }
-                line += " (see '\(help ?? "loraharness --help")')"
+                line += " (see 'loraharness \(subcommand.map { $0 + " " } ?? "")--help')"
             }
             printError("error: \(line)")
             return ExitStatus.badInput.rawValue
         }
+    }
+
+    /// The subcommand names at the start of `arguments` ("frame encode"), for the help hint.
+    static func commandPath(_ arguments: [String]) -> String? {
+        var level: [ParsableCommand.Type] = LoRaHarness.configuration.subcommands
+        var path: [String] = []
+        for a in arguments {
+            guard let next = level.first(where: { $0._commandName == a }) else { break }
+            path.append(a)
+            level = next.configuration.subcommands
+        }
+        return path.isEmpty ? nil : path.joined(separator: " ")
     }
 
     static func printError(_ line: String) {
