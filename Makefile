@@ -12,8 +12,10 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# Every test: the Swift package (Swift Testing).
+# Every test: the C firmware (gcc, clang, sanitizers), the JavaScript codec (node), then the Swift package.
 test: deps
+	$(MAKE) -C hardware/firmware test
+	node hardware/codec/test/run.js
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

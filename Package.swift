@@ -5,6 +5,10 @@
 // beside them: Codecs, Serial, FlashTest, Traces. The executable only parses arguments.
 import PackageDescription
 
+/// Library code is optimised even in debug builds: the test suite runs hundreds of thousands of messages,
+/// frames and simulated packets, and is several times faster that way.
+let optimised: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "loraharness",
     platforms: [.macOS(.v14)],
@@ -18,22 +22,33 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        .target(name: "HarnessCore", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "RadioLink", dependencies: ["HarnessCore"]),
+        .target(name: "HarnessCore", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: optimised),
+        .target(name: "RadioLink", dependencies: ["HarnessCore"], swiftSettings: optimised),
         .target(
             name: "LoRaWAN",
             dependencies: [
                 "HarnessCore", "RadioLink",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: optimised
         ),
+        // The C firmware core and payload codec, compiled into the package so Swift calls it directly.
+        .target(
+            name: "CFirmware",
+            path: "hardware/firmware",
+            sources: ["src"],
+            publicHeadersPath: "include",
+            cSettings: [.unsafeFlags(["-std=c99", "-Wall", "-Wextra", "-O2"])]
+        ),
+        // Codecs: the occupancy payload format (Swift reference), CayenneLPP, and the three-way verification.
+        .target(name: "Codecs", dependencies: ["HarnessCore", "RadioLink", "CFirmware"], swiftSettings: optimised),
         // Traces: pcap/pcapng with LoRaTap, and (later) the trace readers and replay.
-        .target(name: "Traces", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN"]),
+        .target(name: "Traces", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN"], swiftSettings: optimised),
         .executableTarget(
             name: "loraharness",
             dependencies: [
-                "HarnessCore", "RadioLink", "LoRaWAN", "Traces",
+                "HarnessCore", "RadioLink", "LoRaWAN", "Traces", "Codecs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -41,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "loraharness-bench",
             dependencies: [
-                "RadioLink", "HarnessCore", "LoRaWAN",
+                "RadioLink", "HarnessCore", "LoRaWAN", "Codecs", "CFirmware",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
@@ -51,6 +66,7 @@ let package = Package(
         .testTarget(name: "HarnessCoreTests", dependencies: ["HarnessCore"]),
         .testTarget(name: "RadioLinkTests", dependencies: ["RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "LoRaWANTests", dependencies: ["LoRaWAN", "Traces", "RadioLink", "HarnessCore", "TestSupport"]),
+        .testTarget(name: "CodecTests", dependencies: ["Codecs", "CFirmware", "HarnessCore", "RadioLink", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "CLITests", dependencies: ["loraharness", "HarnessCore", "TestSupport"]),
     ]
 )

@@ -2,4 +2,5 @@
 registerRadioLinkBenchmarks()
 registerLoRaWANBenchmarks()
 registerCryptoPartBenchmarks()
+registerCodecBenchmarks()
 runBenchmarks(filter: CommandLine.arguments.dropFirst().first)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Codecs
 import HarnessCore
 
 /// The root command. Subcommands are small types, one per file; each only parses and calls a library.
@@ -13,8 +14,8 @@ struct LoRaHarness: AsyncParsableCommand {
             Exit status: 0 success, 1 a check or assertion failed, 2 bad input or usage.
             Errors are one line on stderr: error: what was wrong (where: file:line, byte offset, argument).
             """,
-        version: "loraharness \(toolVersion)",
-        subcommands: [AirtimeCommand.self, BudgetCommand.self, RegionsCommand.self, LinkCommand.self, FrameCommand.self]
+        version: "loraharness \(toolVersion) (payload format \(OccupancyCodec.formatVersion))",
+        subcommands: [AirtimeCommand.self, BudgetCommand.self, RegionsCommand.self, LinkCommand.self, FrameCommand.self, CodecCommand.self]
     )
 }
 

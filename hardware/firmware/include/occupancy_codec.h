@@ -127,11 +127,22 @@ typedef struct {
 /* Encodes `m`. max_bytes limits the message length (0: no limit): bay_state and gate_counts then carry the
  * largest number of leading history entries that fits. On OCC_OK, *out_len holds the length and *fport the
  * FPort (10 or 11). Returns OCC_ERR_OUT_OF_RANGE for values the format cannot hold (PAYLOAD.md section 7) and
- * OCC_ERR_BUFFER_TOO_SMALL when out_cap is too small; then nothing useful is in `out`. */
+ * OCC_ERR_BUFFER_TOO_SMALL when out_cap is too small; then nothing useful is in `out`.
+ * Details of this implementation (src/occupancy_codec.c):
+ *   - a type that is not in occ_type_t gives OCC_ERR_UNKNOWN_TYPE; kind other than 0/1 (status, boot) gives
+ *     OCC_ERR_OUT_OF_RANGE; flags (occupied, has_battery, has_temperature, reset_*) are true when nonzero;
+ *   - history: the first min(history_len, OCC_MAX_HISTORY) entries are checked (ages non-decreasing, else
+ *     OCC_ERR_OUT_OF_RANGE, even for entries the budget then drops) and packed; age deltas above OCC_AGE_MAX
+ *     saturate; max_bytes only limits the history: the base form is written even if it is longer;
+ *   - out_cap only needs to hold the message; nothing is written at or past out[*out_len]; out_len and fport may
+ *     be NULL; m == NULL gives OCC_ERR_OUT_OF_RANGE, out == NULL gives OCC_ERR_BUFFER_TOO_SMALL. */
 occ_status_t occ_encode(const occ_message_t *m, size_t max_bytes, uint8_t *out, size_t out_cap, size_t *out_len,
                         uint8_t *fport);
 
-/* Decodes `len` bytes received on `fport` into `m`, checking in the order of PAYLOAD.md section 7. */
+/* Decodes `len` bytes received on `fport` into `m`, checking in the order of PAYLOAD.md section 7. Accepts any
+ * bytes and any length (in == NULL reads as empty). `m` is zeroed first; on an error it is left all zero (a
+ * device answering an undecodable downlink takes seq and command from the raw bytes). Decoded flags are 0 or 1;
+ * temperature_dc is a multiple of 5; m == NULL gives OCC_ERR_BUFFER_TOO_SMALL. */
 occ_status_t occ_decode(uint8_t fport, const uint8_t *in, size_t len, occ_message_t *m);
 
 /* The status code's name as PAYLOAD.md writes it ("truncated", ...). */
