@@ -33,6 +33,10 @@ let package = Package(
             ],
             swiftSettings: optimised
         ),
+        // Network: the radio channel engine (and later the network server).
+        // Its hot loops run hundreds of millions of times: exclusivity is checked statically, not at run time.
+        .target(name: "Network", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN"],
+                swiftSettings: optimised + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The C firmware core and payload codec, compiled into the package so Swift calls it directly.
         .target(
             name: "CFirmware",
@@ -48,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "loraharness",
             dependencies: [
-                "HarnessCore", "RadioLink", "LoRaWAN", "Traces", "Codecs",
+                "HarnessCore", "RadioLink", "LoRaWAN", "Traces", "Codecs", "Network",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "loraharness-bench",
             dependencies: [
-                "RadioLink", "HarnessCore", "LoRaWAN", "Codecs", "CFirmware",
+                "RadioLink", "HarnessCore", "LoRaWAN", "Codecs", "CFirmware", "Network",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
@@ -67,6 +71,7 @@ let package = Package(
         .testTarget(name: "RadioLinkTests", dependencies: ["RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "LoRaWANTests", dependencies: ["LoRaWAN", "Traces", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "CodecTests", dependencies: ["Codecs", "CFirmware", "HarnessCore", "RadioLink", "TestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["loraharness", "HarnessCore", "TestSupport"]),
     ]
 )

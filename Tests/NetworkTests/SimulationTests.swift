@@ -1,0 +1,71 @@
+import Foundation
+import HarnessCore
+import Network
+import RadioLink
+import Testing
+import TestSupport
+
+@Suite struct SimulationTests {
+    func small(seed: UInt64 = 5) throws -> Scenario {
+        var s = try Scenario.load(path: TestPaths.fixture("scenarios/small-site.yaml").path)
+        s.seed = seed
+        return s
+    }
+
+    @Test func sameSeedSameReportOtherSeedOtherReport() throws {
+        var a = ChannelSimulation(scenario: try small()), b = ChannelSimulation(scenario: try small())
+        let ra = try JSONOutput.encode(a.run()), rb = try JSONOutput.encode(b.run())
+        #expect(ra == rb)
+        #expect(a.csv() == b.csv())
+        var c = ChannelSimulation(scenario: try small(seed: 6))
+        #expect(try JSONOutput.encode(c.run()) != ra)
+    }
+
+    /// The channel's summed airtime equals the radio-link model's airtime per packet times the packets sent, exactly.
+    @Test func airtimeIsExact() throws {
+        var sim = ChannelSimulation(scenario: try small())
+        let r = sim.run()
+        var expected: Int64 = 0
+        for d in sim.deviceResults {
+            let a = AirtimeCalculator.loraUnchecked(LoRaModulation(spreadingFactor: d.sf, bandwidth: .bw125), payloadBytes: 24).nanoseconds
+            expected += a * Int64(d.transmitted)
+            #expect(d.airtimeNanoseconds == a * Int64(d.transmitted))
+        }
+        #expect(r.airtimeNanoseconds == expected)
+        #expect(r.transmitted + (r.losses["duty_cycle"] ?? 0) == r.generated)
+        #expect(r.delivered + r.losses.values.reduce(0, +) == r.generated)
+    }
+
+    @Test func addingADeviceLeavesTheOthersDrawsAlone() throws {
+        var s = try small()
+        var base = ChannelSimulation(scenario: s)
+        _ = base.run()
+        s.groups[0].count += 1
+        var more = ChannelSimulation(scenario: s)
+        _ = more.run()
+        // Positions, SFs and packet counts of the first devices are the same draws.
+        for i in 0..<base.deviceResults.count where base.deviceResults[i].group == s.groups[0].name {
+            #expect(base.deviceResults[i].x == more.deviceResults[i].x && base.deviceResults[i].generated == more.deviceResults[i].generated)
+        }
+    }
+
+    @Test func scenarioErrorsNameFileLineAndField() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lh-sc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        func load(_ text: String) -> InputError? {
+            let p = dir.appendingPathComponent("s.yaml").path
+            try? text.write(toFile: p, atomically: true, encoding: .utf8)
+            do { _ = try Scenario.load(path: p); return nil } catch { return error }
+        }
+        let base = "gateways:\n  - position: [0, 0]\ndevices:\n  - count: 3\n    placement: {disc: {center: [0, 0], radius: 100}}\n    traffic: {interval: 10m, payload: 20}\n"
+        #expect(load(base) == nil)
+        let e1 = load(base + "    radio: {sf: 13}\n")
+        #expect(e1?.description.contains("s.yaml:7") == true && e1?.description.contains("devices[0].radio.sf") == true)
+        let e2 = load(base.replacingOccurrences(of: "interval: 10m", with: "interval: ten"))
+        #expect(e2?.description.contains("traffic.interval") == true)
+        let e3 = load(base + "    colour: red\n")
+        #expect(e3?.description.contains("unknown field 'colour'") == true)
+        let e4 = load("gateways: []\ndevices: []\n")
+        #expect(e4?.description.contains("at least one gateway") == true)
+    }
+}
