@@ -36,3 +36,32 @@ func registerChannelBenchmarks() {
         return sim.run().delivered
     }
 }
+
+/// `loraharness-bench scaling`: memory against simulated duration, and time against traffic.
+func runChannelScaling() {
+    guard var base = try? Scenario.load(path: "Fixtures/scenarios/classic-single-gateway.yaml") else { return }
+    func maxRSSMiB() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_maxrss) / 1024
+    }
+    print("memory against simulated duration (classic study, 1000 devices): peak resident set after each run")
+    for days in [1, 7, 29, 58] {
+        base.duration = Int64(days) * Time.day
+        var sim = ChannelSimulation(scenario: base)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let r = sim.run()
+        let s = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        print(String(format: "  %2d days: %8d uplinks, %.2f s, peak RSS %.1f MiB", days, r.generated, s, maxRSSMiB()))
+    }
+    print("time against traffic (mean interval 1000 s, 7 days; more devices, more traffic)")
+    base.duration = 7 * Time.day
+    for devices in [1000, 2000, 4000, 8000] {
+        base.groups[0].count = devices
+        var sim = ChannelSimulation(scenario: base)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let r = sim.run()
+        let ns = Double(DispatchTime.now().uptimeNanoseconds - start)
+        print(String(format: "  %5d devices: %8d uplinks, %.2f s, %.0f ns per uplink", devices, r.generated, ns / 1e9, ns / Double(r.generated)))
+    }
+}

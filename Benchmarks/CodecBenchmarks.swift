@@ -11,7 +11,6 @@ func registerCodecBenchmarks() {
     }
     let gate = OccupancyMessage.gateCounts(GateCounts(countIn: 5123, countOut: 5098, history: gateHistory))
     let bayBytes = (try? OccupancyCodec.encode(bay, maxBytes: 11).bytes) ?? []
-    let gateBytes = (try? OccupancyCodec.encode(gate, maxBytes: 51).bytes) ?? []
     Benchmark.add("codec: Swift encode bay_state, 11-byte budget", unit: "message", iterations: 200_000) { n in
         var acc = 0
         for _ in 0..<n { acc &+= (try? OccupancyCodec.encode(bay, maxBytes: 11).bytes.count) ?? 0 }

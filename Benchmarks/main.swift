@@ -4,4 +4,8 @@ registerLoRaWANBenchmarks()
 registerCryptoPartBenchmarks()
 registerCodecBenchmarks()
 registerChannelBenchmarks()
-runBenchmarks(filter: CommandLine.arguments.dropFirst().first)
+if CommandLine.arguments.dropFirst().first == "scaling" {
+    runChannelScaling()
+} else {
+    runBenchmarks(filter: CommandLine.arguments.dropFirst().first)
+}

@@ -18,6 +18,8 @@ public final class RadioChannel {
     private var linkGateway: [Int32] = []
     private var linkLoss: [Double] = []
     private var shadowRNG: [SeededRandom] = []
+    /// Box–Muller gives normal draws in pairs: the second of each pair waits here (NaN: none).
+    private var spareNormal: [Double] = []
     private let seed: UInt64
 
     // Active packets: a pool of records with a free list, plus reception slots in blocks of `slotsPerPacket`.
@@ -135,6 +137,7 @@ public final class RadioChannel {
         deliveredPerDevice.append(0)
         slotsPerPacket = max(slotsPerPacket, Int(n))
         shadowRNG.append(SeededRandom.stream(seed: seed, UInt64(id), 0x5AD0))
+        spareNormal.append(.nan)
         return id
     }
 
@@ -216,7 +219,7 @@ public final class RadioChannel {
             if !gatewayListensEverywhere[g] && !gateways[g].frequencies.contains(t.frequencyHz) { continue }
             var shadow = 0.0
             if model.shadowing, model.pathLoss.shadowingSigmadB > 0 {
-                shadow = gaussian(&shadowRNG[dev]) * model.pathLoss.shadowingSigmadB
+                shadow = normal(device: dev) * model.pathLoss.shadowingSigmadB
             }
             let rssi = t.txPowerdBm - linkLoss[ls + k] - shadow
             let snr = rssi - noise
@@ -369,11 +372,18 @@ public final class RadioChannel {
         }
     }
 
-    /// A standard normal draw (Box–Muller, one value per call).
+    /// A standard normal draw from the device's shadowing stream (Box–Muller; each pair of uniforms gives two).
     @inline(__always)
-    private func gaussian(_ rng: inout SeededRandom) -> Double {
-        let u1 = max(rng.nextDouble(), 1e-300), u2 = rng.nextDouble()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    private func normal(device: Int) -> Double {
+        let spare = spareNormal[device]
+        if !spare.isNaN {
+            spareNormal[device] = .nan
+            return spare
+        }
+        let u1 = max(shadowRNG[device].nextDouble(), 1e-300), u2 = shadowRNG[device].nextDouble()
+        let r = (-2 * log(u1)).squareRoot(), a = 2 * Double.pi * u2
+        spareNormal[device] = r * sin(a)
+        return r * cos(a)
     }
 }
 
