@@ -45,6 +45,9 @@ let package = Package(
             publicHeadersPath: "include",
             cSettings: [.unsafeFlags(["-std=c99", "-Wall", "-Wextra", "-O2"])]
         ),
+        // Device: the firmware core in the loop, the Class A MAC, energy, stimuli.
+        .target(name: "Device", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Codecs", "CFirmware"],
+                swiftSettings: optimised),
         // Codecs: the occupancy payload format (Swift reference), CayenneLPP, and the three-way verification.
         .target(name: "Codecs", dependencies: ["HarnessCore", "RadioLink", "CFirmware"], swiftSettings: optimised),
         // Traces: pcap/pcapng with LoRaTap, and (later) the trace readers and replay.
@@ -52,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "loraharness",
             dependencies: [
-                "HarnessCore", "RadioLink", "LoRaWAN", "Traces", "Codecs", "Network",
+                "HarnessCore", "RadioLink", "LoRaWAN", "Traces", "Codecs", "Network", "Device",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "loraharness-bench",
             dependencies: [
-                "RadioLink", "HarnessCore", "LoRaWAN", "Codecs", "CFirmware", "Network",
+                "RadioLink", "HarnessCore", "LoRaWAN", "Codecs", "CFirmware", "Network", "Device",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
@@ -72,6 +75,7 @@ let package = Package(
         .testTarget(name: "LoRaWANTests", dependencies: ["LoRaWAN", "Traces", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "CodecTests", dependencies: ["Codecs", "CFirmware", "HarnessCore", "RadioLink", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "RadioLink", "HarnessCore", "TestSupport"]),
+        .testTarget(name: "DeviceTests", dependencies: ["Device", "Codecs", "CFirmware", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["loraharness", "HarnessCore", "TestSupport"]),
     ]
 )

@@ -4,6 +4,7 @@ registerLoRaWANBenchmarks()
 registerCryptoPartBenchmarks()
 registerCodecBenchmarks()
 registerChannelBenchmarks()
+registerDeviceBenchmarks()
 if CommandLine.arguments.dropFirst().first == "scaling" {
     runChannelScaling()
 } else {

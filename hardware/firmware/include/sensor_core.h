@@ -134,7 +134,8 @@ typedef struct {
 } sensor_ctx_t;
 
 /* Starts the device: loads the counters from storage (a missing or damaged record starts from zero), counts
- * the reset, queues the boot message, schedules the heartbeat. `dev_eui` is 8 bytes, big-endian. */
+ * the reset, prints the boot banner, queues the boot message (and tries to send it at once), schedules the
+ * heartbeat. The HAL is copied into the context. `dev_eui` is 8 bytes, big-endian. */
 void sensor_init(sensor_ctx_t *ctx, const sensor_hal_t *hal, occ_kind_t kind, const uint8_t dev_eui[8],
                  occ_reset_cause_t cause);
 
@@ -153,7 +154,9 @@ void sensor_on_tx_done(sensor_ctx_t *ctx, uint64_t start_ms, uint64_t end_ms);
 /* A downlink arrived: commands on FPort 11 are applied and acknowledged with config_ack. */
 void sensor_on_downlink(sensor_ctx_t *ctx, uint8_t fport, const uint8_t *data, size_t len);
 
-/* One line typed on the serial console (without terminator). Answers go to hal.console_write. */
+/* One line typed on the serial console (without terminator). Answers go to hal.console_write, the final answer
+ * (OK, AT_ERROR, AT_PARAM_ERROR, AT_COMMAND_NOT_FOUND) last; lines not starting with ATC+ get no answer
+ * (hardware/CONSOLE.md). */
 void sensor_console_line(sensor_ctx_t *ctx, const char *line);
 
 /* The configuration hash (PAYLOAD.md section 6) of the current configuration. */

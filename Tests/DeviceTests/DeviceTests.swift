@@ -1,0 +1,176 @@
+import CFirmware
+import Codecs
+import Device
+import Foundation
+import HarnessCore
+import LoRaWAN
+import RadioLink
+import Testing
+
+let eu = RegionID.eu868.parameters
+func key(_ b: UInt8) -> AES128Key { (try? AES128Key(bytes: [UInt8](repeating: b, count: 16))) ?? { preconditionFailure() }() }
+let abp = Activation.abp(devAddr: DevAddr(0x2601_1BDA), nwkSKey: key(2), appSKey: key(1))
+
+/// Airtimes from the Semtech formula (see RadioLinkTests): SF12/125 kHz uplink with CRC.
+func sf12(_ bytes: Int, uplink: Bool = true) -> Nanoseconds {
+    AirtimeCalculator.loraUnchecked(LoRaModulation(spreadingFactor: 12, bandwidth: .bw125, crc: uplink), payloadBytes: bytes).nanoseconds
+}
+
+@Suite struct DeviceRunTests {
+    func run(_ o: DeviceRun.Options) -> (DeviceRun, DeviceRun.Summary) {
+        let r = DeviceRun(options: o)
+        return (r, r.run())
+    }
+
+    /// OTAA at start: the join-request (23 bytes, SF12: 1482.752 ms), the join-accept in RX1 after
+    /// JOIN_ACCEPT_DELAY1 = 5 s (17 bytes at SF12 without CRC: 1155.072 ms), then the firmware's boot message,
+    /// retried 10 s after the radio said "not joined".
+    @Test func joinTimeline() {
+        var o = DeviceRun.Options()
+        o.duration = 30 * Time.second
+        let (r, s) = run(o)
+        let jr = r.timeline.first { $0.kind == "join-request" }
+        #expect(jr?.time == 0)
+        #expect(jr?.fields["airtime_ns"] == .number(Double(sf12(23))))
+        #expect(sf12(23) == 1_482_752_000)
+        let joined = r.timeline.first { $0.kind == "joined" }
+        #expect(joined?.time == 1_482_752_000 + 5 * Time.second + sf12(17, uplink: false))
+        #expect(sf12(17, uplink: false) == 1_155_072_000)
+        let boot = r.timeline.first { $0.kind == "uplink" }
+        #expect(boot?.time == 10 * Time.second)
+        #expect(boot?.fields["decoded"]?["type"] == .string("boot"))
+        #expect(s.joins == 1 && s.uplinks == 1)
+        // The boot banner on the console.
+        #expect(r.timeline.contains { $0.kind == "console" && $0.text == "OCCUPANCY SENSOR v1.0.0 payload format 1" })
+    }
+
+    /// Debounce 50 cs and hold-off 5 s (the firmware's defaults, PAYLOAD.md section 6): a 300 ms blip is
+    /// ignored, a change held 500 ms is reported at exactly raw + 500 ms with the raw time in its history.
+    @Test func debounceThroughTheHAL() {
+        var o = DeviceRun.Options()
+        o.activation = abp
+        o.duration = 400 * Time.second
+        o.stimuli = [TimedStimulus(at: 100 * Time.second, .detect(true)), TimedStimulus(at: 100_300_000_000, .detect(false)),
+                     TimedStimulus(at: 200 * Time.second, .detect(true))]
+        let (r, s) = run(o)
+        let reports = r.timeline.filter { $0.kind == "uplink" && $0.fields["decoded"]?["type"] == .string("bay_state") }
+        #expect(reports.count == 1)
+        #expect(reports.first?.time == 200_500_000_000)
+        let d = reports.first?.fields["decoded"]
+        #expect(d?["changes"] == .number(1) && d?["occupied"] == .bool(true))
+        #expect(d?["history"]?.arrayValue?.first?["age_s"] == .number(0))
+        #expect(s.counters["changes"] == 1)
+    }
+
+    /// Counters survive a reset (persistent storage); the device joins again with the next DevNonce.
+    @Test func countersAcrossAResetAndNewDevNonce() {
+        var o = DeviceRun.Options()
+        o.duration = 2 * Time.hour
+        o.stimuli = [TimedStimulus(at: 60 * Time.second, .detect(true)), TimedStimulus(at: 600 * Time.second, .detect(false)),
+                     TimedStimulus(at: 1800 * Time.second, .reset(cause: "watchdog"))]
+        let (r, s) = run(o)
+        #expect(s.counters["changes"] == 2)
+        #expect(s.counters["resets"] == 2)
+        let nonces = r.timeline.filter { $0.kind == "join-request" }.compactMap { $0.fields["dev_nonce"] }
+        #expect(nonces == [.number(0), .number(1)])
+        let boots = r.timeline.filter { $0.fields["decoded"]?["type"] == .string("boot") }
+        #expect(boots.last?.fields["decoded"]?["reset_cause"] == .string("watchdog"))
+        #expect(!r.network.log.contains { $0.1.contains("used DevNonce") })
+    }
+
+    /// A set_report_interval downlink (PAYLOAD.md section 5) reaches the firmware, which applies it and answers
+    /// with config_ack carrying the new configuration hash.
+    @Test func downlinkCommandAndAck() {
+        var o = DeviceRun.Options()
+        o.activation = abp
+        o.duration = 8 * Time.hour
+        let cmd = (try? OccupancyCodec.encode(.setReportInterval(seq: 9, intervalSeconds: 300)).bytes) ?? []
+        o.stimuli = [TimedStimulus(at: 5 * Time.second, .downlink(port: 11, bytes: cmd))]
+        let (r, _) = run(o)
+        #expect(r.firmware.config.intervalSeconds == 300)
+        let ack = r.timeline.first { $0.fields["decoded"]?["type"] == .string("config_ack") }?.fields["decoded"]
+        #expect(ack?["seq"] == .number(9) && ack?["command"] == .number(16) && ack?["result"] == .string("ok"))
+        let expected = String(format: "%08x", OccupancyCodec.configHash(intervalSeconds: 300, periodMinutes: 360, debounceCentiseconds: 50,
+                                                                       holdoffSeconds: 5, capacity: 100, kind: .bay))
+        #expect(ack?["config_hash"] == .string(expected))
+    }
+
+    /// The console answers through the HAL: ATC+COUNT after two changes.
+    @Test func console() {
+        var o = DeviceRun.Options()
+        o.activation = abp
+        o.duration = 20 * Time.minute
+        o.stimuli = [TimedStimulus(at: 60 * Time.second, .detect(true)), TimedStimulus(at: 120 * Time.second, .detect(false)),
+                     TimedStimulus(at: 600 * Time.second, .console("ATC+COUNT=?"))]
+        let (r, _) = run(o)
+        let lines = r.timeline.filter { $0.kind == "console" && $0.time == 600 * Time.second }.map(\.text)
+        #expect(lines == ["ATC+COUNT=2,0,0,1", "OK"])
+    }
+
+    /// Energy: the transmit charge is the sum of airtimes times the TX current at power index 0 (86 mA), exactly.
+    @Test func energyLedger() {
+        var o = DeviceRun.Options()
+        o.activation = abp
+        o.duration = Time.day
+        let (_, s) = run(o)
+        #expect(s.energy.txTime == s.airtime)
+        #expect(abs(s.energy.txMicrocoulombs - 86 * Double(s.airtime) * 1e-6) < 1e-6)
+        // Sensing runs all the time: 8 µA × 86400 s = 691.2 mC.
+        #expect(abs(s.energy.sensingMicrocoulombs - 691_200) < 1e-6)
+        #expect(s.batteryLifeYears > 0)
+    }
+}
+
+@Suite struct StimuliTests {
+    @Test func parsesTheFile() throws {
+        let s = try StimuliFile.parse("""
+            # a gate morning
+            0s vehicle in
+            90s vehicle out 3s
+            2m lane 0 1
+            3m downlink 11 3001012c
+            4m console ATC+VER=?
+            5m reset watchdog
+            """, file: "t.txt")
+        #expect(s.count == 8)
+        #expect(s[0] == TimedStimulus(at: 0, .lane(0, active: true)))
+        #expect(s[1] == TimedStimulus(at: 2 * Time.second, .lane(0, active: false)))
+        #expect(s.contains(TimedStimulus(at: 93 * Time.second, .lane(1, active: false))))
+        #expect(s.contains(TimedStimulus(at: 180 * Time.second, .downlink(port: 11, bytes: [0x30, 0x01, 0x01, 0x2C]))))
+    }
+
+    @Test func errorsNameFileAndLine() {
+        for (text, line, mentions) in [("0s detect 2", 1, "detect takes 1 or 0"), ("\n\nten detect 1", 3, "'ten' is not a time"),
+                                       ("1s fly", 1, "unknown event 'fly'"), ("1s downlink 11 zz", 1, "downlink payload")] {
+            do {
+                _ = try StimuliFile.parse(text, file: "s.txt")
+                Issue.record("accepted \(text)")
+            } catch {
+                #expect(error.location == .line(file: "s.txt", line: line))
+                #expect(error.message.contains(mentions), "\(error)")
+            }
+        }
+    }
+
+    /// Local time with summer time: Europe/Paris leaves winter time on Sunday 29 March 2026 at 01:00 UTC.
+    @Test func localTimeAcrossTheChangeToSummerTime() {
+        // Virtual time 0 = Monday 23 March 2026 00:00 UTC (1774224000).
+        let traffic = SiteTraffic(profile: .busySite, startUnixSeconds: 1_774_224_000, seed: 1)
+        let sunday = 6 * Time.day
+        #expect(traffic.localWeekdayHour(0) == (0, 1))                              // Monday 01:00 CET
+        #expect(traffic.localWeekdayHour(sunday + 30 * Time.minute) == (6, 1))       // 00:30 UTC = 01:30 CET
+        #expect(traffic.localWeekdayHour(sunday + 90 * Time.minute) == (6, 3))       // 01:30 UTC = 03:30 CEST
+    }
+
+    @Test func generatedTrafficIsConsistentBetweenBaysAndGate() {
+        var site = SiteTraffic(profile: .busySite, startUnixSeconds: 1_774_224_000, seed: 3)
+        let gate = site.events(until: 7 * Time.day, bay: nil)
+        let ins = gate.filter { $0.stimulus == .lane(0, active: true) }.count
+        let outs = gate.filter { $0.stimulus == .lane(1, active: true) }.count
+        #expect(ins == site.visits)
+        // Every vehicle that came in has gone out, but those still inside at the end of the week.
+        #expect(outs <= ins && ins - outs < 40)
+        // About 1,900 visits a week (Poisson: ±3 σ ≈ ±131).
+        #expect(abs(site.visits - 1900) < 131)
+    }
+}
