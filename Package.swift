@@ -33,9 +33,9 @@ let package = Package(
             ],
             swiftSettings: optimised
         ),
-        // Network: the radio channel engine (and later the network server).
+        // Network: the radio channel engine and the network server.
         // Its hot loops run hundreds of millions of times: exclusivity is checked statically, not at run time.
-        .target(name: "Network", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN"],
+        .target(name: "Network", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device"],
                 swiftSettings: optimised + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The C firmware core and payload codec, compiled into the package so Swift calls it directly.
         .target(
@@ -50,12 +50,15 @@ let package = Package(
                 swiftSettings: optimised),
         // Codecs: the occupancy payload format (Swift reference), CayenneLPP, and the three-way verification.
         .target(name: "Codecs", dependencies: ["HarnessCore", "RadioLink", "CFirmware"], swiftSettings: optimised),
+        // Fleet: sites, firmware-in-the-loop sensors, the network server on the channel, what residents see; cells, shards.
+        .target(name: "Fleet", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Network", "Codecs", "CFirmware"],
+                swiftSettings: optimised),
         // Traces: pcap/pcapng with LoRaTap, and (later) the trace readers and replay.
         .target(name: "Traces", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN"], swiftSettings: optimised),
         .executableTarget(
             name: "loraharness",
             dependencies: [
-                "HarnessCore", "RadioLink", "LoRaWAN", "Traces", "Codecs", "Network", "Device",
+                "HarnessCore", "RadioLink", "LoRaWAN", "Traces", "Codecs", "Network", "Device", "Fleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "loraharness-bench",
             dependencies: [
-                "RadioLink", "HarnessCore", "LoRaWAN", "Codecs", "CFirmware", "Network", "Device",
+                "RadioLink", "HarnessCore", "LoRaWAN", "Codecs", "CFirmware", "Network", "Device", "Fleet",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
@@ -76,6 +79,7 @@ let package = Package(
         .testTarget(name: "CodecTests", dependencies: ["Codecs", "CFirmware", "HarnessCore", "RadioLink", "TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Codecs", "CFirmware", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "Network", "Device", "Codecs", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["loraharness", "HarnessCore", "TestSupport"]),
     ]
 )

@@ -101,6 +101,17 @@ public final class FirmwareDevice {
         }
     }
 
+    /// Factory provisioning of the report policy (`sensor_provision`): false when a value is out of the ranges
+    /// of PAYLOAD.md section 5 (nothing changes then).
+    @discardableResult
+    public func provision(intervalSeconds: UInt32, periodMinutes: UInt32, debounceCentiseconds: UInt32, holdoffSeconds: UInt32,
+                          capacity: UInt32, at time: Nanoseconds) -> Bool {
+        now = time
+        var c = sensor_config_t(interval_s: intervalSeconds, period_min: periodMinutes, debounce_cs: debounceCentiseconds,
+                                holdoff_s: holdoffSeconds, capacity: capacity)
+        return sensor_provision(ctx, &c) == 1
+    }
+
     public func detection(_ occupied: Bool, at time: Nanoseconds) { call(time) { sensor_on_detection($0, occupied ? 1 : 0) } }
     public func vehicle(lane: Int, active: Bool, at time: Nanoseconds) { call(time) { sensor_on_vehicle($0, Int32(lane), active ? 1 : 0) } }
 

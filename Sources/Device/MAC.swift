@@ -51,6 +51,8 @@ public struct MACSettings: Sendable {
     public var confirmedTrials: Int
     /// The join-request data rate.
     public var joinDataRate: Int
+    /// Encrypt and sign data frames (off only for scale runs of the simulator, whose network then skips the MIC).
+    public var crypto = true
 
     public init(region: RegionParameters, subBands: [SubBand]? = nil, dutyCyclePolicy: DutyCyclePolicy? = nil, adr: Bool = true,
                 dataRate: Int? = nil, txPowerIndex: Int = 0, confirmedTrials: Int = 8, joinDataRate: Int? = nil) {
@@ -65,6 +67,33 @@ public struct MACSettings: Sendable {
         self.confirmedTrials = confirmedTrials
         self.joinDataRate = joinDataRate ?? lowest
     }
+}
+
+/// One transmission, as `ClassAMAC.onTransmit` reports it.
+public struct TransmitRecord: Sendable {
+    public var start: Nanoseconds
+    public var airtime: Nanoseconds
+    public var frequencyHz: Int64
+    public var dataRate: Int
+    public var isJoin: Bool
+    /// 1 for the first transmission of a frame, 2… for its repetitions.
+    public var trial: Int
+}
+
+/// Counts of what a MAC did.
+public struct MACStats: Sendable, Codable, Equatable {
+    public var joinRequests = 0
+    public var joinAccepts = 0
+    /// Frames sent (first transmissions).
+    public var uplinks = 0
+    public var retransmissions = 0
+    /// Downlinks accepted (MIC and counter good).
+    public var downlinks = 0
+    public var confirmedFailures = 0
+    /// Sends held back by the duty cycle (MAC-level waits; the firmware's own refused attempts are apart).
+    public var dutyCycleWaits = 0
+    public var airtime: Nanoseconds = 0
+    public init() {}
 }
 
 /// What the MAC did, for the timeline.
@@ -164,6 +193,10 @@ public final class ClassAMAC {
     public var onApplicationDownlink: ((UInt8, [UInt8]) -> Void)?
     /// Radio time for the energy model: (receiving?, duration, TX power index).
     public var onRadioTime: ((Bool, Nanoseconds, Int) -> Void)?
+    /// Every transmission as it starts, without the cost of building an event (for fleets).
+    public var onTransmit: ((TransmitRecord) -> Void)?
+    /// What the MAC has done so far.
+    public private(set) var stats = MACStats()
 
     public init(device: Int, activation: Activation, settings: MACSettings, seed: UInt64, devNonce: UInt16 = 0) {
         self.device = device
@@ -247,7 +280,13 @@ public final class ClassAMAC {
         pending = Pending(frameSpec: shape, trial: 1, maxTrials: confirmed ? max(settings.confirmedTrials, nbTrans) : nbTrans,
                           confirmed: confirmed, isJoin: false)
         acked = false
-        return transmit(shape, isJoin: false, now: now, dryRun: false)
+        let result = transmit(shape, isJoin: false, now: now, dryRun: false)
+        if result == .tooLong {
+            // The frame layer refused it after all: nothing was sent, the counter is not used.
+            pending = nil
+            fcntUp &-= 1
+        }
+        return result
     }
 
     private func answersToSend() -> [MACCommand] {
@@ -274,25 +313,12 @@ public final class ClassAMAC {
     /// Chooses a channel the duty cycle allows and transmits (or, with dryRun, only checks).
     private func transmit(_ shape: FrameShape, isJoin: Bool, now: Nanoseconds, dryRun: Bool) -> SendResult {
         let dr = isJoin ? settings.joinDataRate : dataRate
-        let frame: [UInt8]
-        if isJoin {
-            guard case .otaa(let devEUI, let joinEUI, let appKey) = activation else { return .notJoined }
-            frame = JoinCodec.encodeRequest(joinEUI: joinEUI, devEUI: devEUI, devNonce: devNonce, appKey: CryptoKey(appKey))
-        } else {
-            guard let keys else { return .notJoined }
-            var fctrl = FCtrl(adr: settings.adr)
-            fctrl.adrAckReq = settings.adr && adrAckCount >= 64
-            let type: MType = pending?.confirmed ?? false ? .confirmedDataUp : .unconfirmedDataUp
-            do {
-                frame = try DataFrameCodec.encode(mtype: type, devAddr: devAddr, fcnt: shape.fcnt, fctrl: fctrl,
-                                                  fopts: MACCommand.encode(shape.foptsCommands), fport: shape.fport,
-                                                  payload: shape.payload, keys: keys)
-            } catch {
-                return .tooLong
-            }
-        }
+        // The PHYPayload length without encoding it: a join-request is 23 bytes; a data frame is MHDR, FHDR
+        // (7 bytes and FOpts), FPort and FRMPayload, MIC (LoRaWAN 1.0.4 §4).
+        let foptsBytes = isJoin ? [] : MACCommand.encode(shape.foptsCommands)
+        let length = isJoin ? 23 : 12 + min(foptsBytes.count, 15) + (shape.fport == nil ? 0 : 1 + shape.payload.count)
         let m = modulation(dr: dr, uplink: true)
-        let airtime = AirtimeCalculator.loraUnchecked(m, payloadBytes: frame.count)
+        let airtime = AirtimeCalculator.loraUnchecked(m, payloadBytes: length)
         // The duty cycle is accounted with LoRaMac-node's whole-millisecond airtime, as the firmware does.
         let accounted = airtime.loRaMacMilliseconds * Time.millisecond
         var allowed: [Int64] = []
@@ -310,6 +336,27 @@ public final class ClassAMAC {
             return .dutyCycle(wait: earliest == .max ? Time.hour : earliest - now)
         }
         if dryRun { return .ok }
+        let frame: [UInt8]
+        if isJoin {
+            guard case .otaa(let devEUI, let joinEUI, let appKey) = activation else { return .notJoined }
+            frame = JoinCodec.encodeRequest(joinEUI: joinEUI, devEUI: devEUI, devNonce: devNonce, appKey: CryptoKey(appKey))
+        } else {
+            guard let keys else { return .notJoined }
+            var fctrl = FCtrl(adr: settings.adr)
+            fctrl.adrAckReq = settings.adr && adrAckCount >= 64
+            let type: MType = pending?.confirmed ?? false ? .confirmedDataUp : .unconfirmedDataUp
+            if !settings.crypto {
+                frame = DataFrameCodec.encodeWithoutCrypto(mtype: type, devAddr: devAddr, fcnt: shape.fcnt, fctrl: fctrl,
+                                                           fopts: foptsBytes, fport: shape.fport, payload: shape.payload)
+            } else {
+                do {
+                    frame = try DataFrameCodec.encode(mtype: type, devAddr: devAddr, fcnt: shape.fcnt, fctrl: fctrl,
+                                                      fopts: foptsBytes, fport: shape.fport, payload: shape.payload, keys: keys)
+                } catch {
+                    return .tooLong
+                }
+            }
+        }
         let f = allowed[Int(rng.next() % UInt64(allowed.count))]
         tracker.record(frequencyHz: f, start: now, airtime: accounted)
         if maxDutyCycleExponent > 0 {
@@ -328,6 +375,10 @@ public final class ClassAMAC {
         rx2At = end + delay2
         rxBusyUntil = rx2At ?? end
         onRadioTime?(false, airtime.nanoseconds, txPowerIndex)
+        let trial = pending?.trial ?? 1
+        if isJoin { stats.joinRequests += 1 } else if trial > 1 { stats.retransmissions += 1 } else { stats.uplinks += 1 }
+        stats.airtime += airtime.nanoseconds
+        onTransmit?(TransmitRecord(start: now, airtime: airtime.nanoseconds, frequencyHz: f, dataRate: dr, isJoin: isJoin, trial: trial))
         if isJoin {
             onEvent?(now, .joinRequest(devNonce: devNonce, frequencyHz: f, dataRate: dr, airtime: airtime.nanoseconds))
         } else {
@@ -355,6 +406,7 @@ public final class ClassAMAC {
         switch transmit(p.frameSpec, isJoin: true, now: now, dryRun: false) {
         case .dutyCycle(let wait):
             retryAt = now + wait
+            stats.dutyCycleWaits += 1
             onEvent?(now, .dutyCycleWait(until: now + wait))
         default:
             devNonce &+= 1
@@ -460,7 +512,10 @@ public final class ClassAMAC {
         }
         let done = p.confirmed ? acked : gotDownlink
         if done || p.trial >= p.maxTrials {
-            if p.confirmed && !acked { onEvent?(t, .confirmedFailed(fcnt: p.frameSpec.fcnt)) }
+            if p.confirmed && !acked {
+                stats.confirmedFailures += 1
+                onEvent?(t, .confirmedFailed(fcnt: p.frameSpec.fcnt))
+            }
             pending = nil
             return
         }
@@ -479,6 +534,7 @@ public final class ClassAMAC {
             p.trial -= 1
             pending = p
             retryAt = now + wait
+            stats.dutyCycleWaits += 1
             onEvent?(now, .dutyCycleWait(until: now + wait))
         default:
             break
@@ -509,6 +565,7 @@ public final class ClassAMAC {
         fcntDown = nil
         adrAckCount = 0
         tracker.joined = true
+        stats.joinAccepts += 1
         onEvent?(t, .joinAccepted(devAddr: devAddr))
         return true
     }
@@ -516,12 +573,21 @@ public final class ClassAMAC {
     private func handleDownlink(_ frame: [UInt8], at t: Nanoseconds) -> Bool {
         guard let keys, case .data(let f)? = try? FrameDecoder.decode(frame), f.devAddr == devAddr,
               f.direction == .downlink, let fcnt = FCnt.reconstruct(f.fcnt, last: fcntDown).value,
-              fcntDown == nil || fcnt > (fcntDown ?? 0),
-              let opened = try? DataFrameCodec.open(frame, frame: f, fcnt: fcnt, keys: keys), opened.micValid else { return false }
+              fcntDown == nil || fcnt > (fcntDown ?? 0) else { return false }
+        let opened: OpenedDataFrame
+        if settings.crypto {
+            guard let o = try? DataFrameCodec.open(frame, frame: f, fcnt: fcnt, keys: keys), o.micValid else { return false }
+            opened = o
+        } else {
+            var cmds = (try? MACCommand.decode(f.fopts[...], direction: .downlink)) ?? []
+            if f.fport == 0 { cmds += (try? MACCommand.decode(f.frmPayload[...], direction: .downlink)) ?? [] }
+            opened = OpenedDataFrame(frame: f, fcnt: fcnt, micValid: true, expectedMIC: 0, payload: f.frmPayload, macCommands: cmds)
+        }
         fcntDown = fcnt
         adrAckCount = 0
         stickyAnswers.removeAll()
         if f.fctrl.ack { acked = true }
+        stats.downlinks += 1
         var names: [String] = []
         for c in opened.macCommands {
             names.append(c.summary)
@@ -595,6 +661,9 @@ public final class ClassAMAC {
 
     /// For tests and the emulator: sets the TX power index directly (as a LinkADRReq would).
     public func adrTestHook_setPower(_ index: Int) { txPowerIndex = index }
+
+    /// The SNR the device measured on its last downlink (for DevStatusAns).
+    public func noteDownlinkSNR(_ snr: Double) { lastDownlinkSNR = snr }
 
     /// The firmware's battery level for DevStatusAns (1…254, 0 external power, 255 unknown).
     public var batteryLevel: (() -> UInt8)?

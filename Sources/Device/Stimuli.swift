@@ -103,7 +103,15 @@ public struct TrafficProfile: Sendable {
     /// σ of the logarithm of the dwell time.
     public var dwellSigma: Double
     public var bays: Int
+    /// Gate counters at the site's barrier; each visit passes one of them, in and out.
+    public var gates: Int = 1
     public var timeZone: String
+
+    public init(name: String, visitsPerWeek: Double, hourlyWeights: [[Double]], dwellMedian: Nanoseconds, dwellSigma: Double,
+                bays: Int, gates: Int = 1, timeZone: String) {
+        self.name = name; self.visitsPerWeek = visitsPerWeek; self.hourlyWeights = hourlyWeights; self.dwellMedian = dwellMedian
+        self.dwellSigma = dwellSigma; self.bays = bays; self.gates = gates; self.timeZone = timeZone
+    }
 
     /// A recycling centre like those of Lorient Agglomération: about 100,000 visits a year for one site
     /// (≈ 1,900 a week), open 9:00–12:00 and 14:00–18:00 on weekdays, 9:00–18:00 on Saturdays (busiest in the
@@ -121,7 +129,7 @@ public struct TrafficProfile: Sendable {
         throw InputError("unknown traffic '\(name)'; known: " + all.map(\.name).joined(separator: ", "))
     }
 
-    static func recyclingWeek() -> [[Double]] {
+    public static func recyclingWeek() -> [[Double]] {
         var week = [[Double]](repeating: [Double](repeating: 0, count: 24), count: 7)
         for day in 0..<5 {
             for h in 9..<12 { week[day][h] = 1.0 }
@@ -133,6 +141,22 @@ public struct TrafficProfile: Sendable {
     }
 }
 
+/// One detector event at a site: `target` is a bay index (0…) or a gate (`SiteEvent.gate(g)`, negative); `real`
+/// says whether it changes what is true on site (a car parks or leaves, a car passes a gate) or is only a signal
+/// the firmware must handle (the end of a gate pulse, a car driving over a neighbouring bay).
+public struct SiteEvent: Sendable, Equatable {
+    public var at: Nanoseconds
+    public var target: Int
+    public var stimulus: Stimulus
+    public var real: Bool
+    public init(at: Nanoseconds, target: Int, stimulus: Stimulus, real: Bool) {
+        self.at = at; self.target = target; self.stimulus = stimulus; self.real = real
+    }
+    public static func gate(_ g: Int) -> Int { -1 - g }
+    /// The gate index of a target, nil for a bay.
+    public static func gateIndex(_ target: Int) -> Int? { target < 0 ? -1 - target : nil }
+}
+
 /// The vehicles of one site over time, and the detector events they cause at each bay and at the gate.
 public struct SiteTraffic {
     public let profile: TrafficProfile
@@ -140,8 +164,14 @@ public struct SiteTraffic {
     public let startUnixSeconds: Int64
     private var rng: SeededRandom
     private let tz: TimeZone
-    private var events: [(Nanoseconds, Int, Stimulus)] = []   // (time, target: bay index or −1 for the gate)
+    private var events: [SiteEvent] = []
     private var baysFreeAt: [Nanoseconds]
+    /// Per gate and lane (gate × 2 + lane): the times vehicles pass, recent ones only (the barrier lets one through
+    /// every `barrierCycle`).
+    private var passages: [[Nanoseconds]]
+    /// One vehicle through a barrier lane at most this often (an assumption: the barrier opens, the car drives
+    /// through, it closes).
+    public static let barrierCycle: Nanoseconds = 8 * Time.second
     private var nextArrival: Nanoseconds = 0
     private let peakRate: Double   // visits per nanosecond at the busiest hour
     private let totalWeight: Double
@@ -155,6 +185,7 @@ public struct SiteTraffic {
         rng = SeededRandom.stream(seed: seed, 0x517E, UInt64(site))
         tz = TimeZone(identifier: profile.timeZone) ?? TimeZone(secondsFromGMT: 0) ?? .current
         baysFreeAt = Array(repeating: 0, count: max(profile.bays, 1))
+        passages = Array(repeating: [], count: 2 * max(profile.gates, 1))
         let total = profile.hourlyWeights.flatMap { $0 }.reduce(0, +)
         let maxW = profile.hourlyWeights.flatMap { $0 }.max() ?? 0
         totalWeight = total
@@ -204,50 +235,87 @@ public struct SiteTraffic {
         return .max
     }
 
-    /// All detector events up to `until`, in time order, for the bay `bay` (0-based) or the gate (nil).
+    /// All detector events up to `until`, in time order, for the bay `bay` (0-based) or the first gate (nil).
     public mutating func events(until: Nanoseconds, bay: Int?) -> [TimedStimulus] {
+        let target = bay ?? SiteEvent.gate(0)
+        return allEvents(until: until).filter { $0.target == target }.map { TimedStimulus(at: $0.at, $0.stimulus) }
+    }
+
+    /// Every detector event of the site up to `until`, in time order (ties in the order they were drawn).
+    public mutating func allEvents(until: Nanoseconds) -> [SiteEvent] {
         while nextArrival <= until {
             let arrival = nextArrival
             nextArrival = drawArrival(after: arrival)
             visits += 1
             let dwell = Int64(Double(profile.dwellMedian) * exp(profile.dwellSigma * normal()))
-            // The gate sees the car come in; it drives to a free bay (20 s), stays, drives out (30 s).
-            events.append((arrival, -1, .lane(0, active: true)))
-            events.append((arrival + 2 * Time.second, -1, .lane(0, active: false)))
-            let parked = arrival + 20 * Time.second
-            let free = baysFreeAt.indices.filter { baysFreeAt[$0] <= parked }
-            let leave: Nanoseconds
-            if let b = free.isEmpty ? nil : free[Int(rng.next() % UInt64(free.count))] {
-                leave = parked + max(Time.minute, dwell)
-                baysFreeAt[b] = leave
-                events.append((parked, b, .detect(true)))
-                events.append((leave, b, .detect(false)))
-                // A car passing over a neighbouring bay now and then: a short blip the debounce must ignore.
-                if rng.nextDouble() < 0.2 {
-                    let n = (b + 1) % baysFreeAt.count
-                    if baysFreeAt[n] <= parked {
-                        events.append((parked - 5 * Time.second, n, .detect(true)))
-                        events.append((parked - 5 * Time.second + 300 * Time.millisecond, n, .detect(false)))
+            let gate = profile.gates > 1 ? SiteEvent.gate(Int(rng.next() % UInt64(profile.gates))) : SiteEvent.gate(0)
+            // The gate sees the car come in (after the cars queued before it); it drives to a free bay (20 s),
+            // stays, drives out (30 s, and through the exit barrier in turn).
+            var entered = arrival
+            if profile.gates > 0 {
+                entered = pass(gate: SiteEvent.gateIndex(gate) ?? 0, lane: 0, at: arrival)
+                events.append(SiteEvent(at: entered, target: gate, stimulus: .lane(0, active: true), real: true))
+                events.append(SiteEvent(at: entered + 2 * Time.second, target: gate, stimulus: .lane(0, active: false), real: false))
+            }
+            let parked = entered + 20 * Time.second
+            var leave = parked + 3 * Time.minute   // no free bay: waits, then gives up
+            if profile.bays > 0 {
+                let free = baysFreeAt.indices.filter { baysFreeAt[$0] <= parked }
+                if let b = free.isEmpty ? nil : free[Int(rng.next() % UInt64(free.count))] {
+                    leave = parked + max(Time.minute, dwell)
+                    baysFreeAt[b] = leave
+                    events.append(SiteEvent(at: parked, target: b, stimulus: .detect(true), real: true))
+                    events.append(SiteEvent(at: leave, target: b, stimulus: .detect(false), real: true))
+                    // A car passing over a neighbouring bay now and then: a short blip the debounce must ignore.
+                    if rng.nextDouble() < 0.2 {
+                        let n = (b + 1) % baysFreeAt.count
+                        if baysFreeAt[n] <= parked {
+                            events.append(SiteEvent(at: parked - 5 * Time.second, target: n, stimulus: .detect(true), real: false))
+                            events.append(SiteEvent(at: parked - 5 * Time.second + 300 * Time.millisecond, target: n,
+                                                    stimulus: .detect(false), real: false))
+                        }
                     }
                 }
-            } else {
-                leave = parked + 3 * Time.minute   // no free bay: waits, then gives up
             }
-            events.append((leave + 30 * Time.second, -1, .lane(1, active: true)))
-            events.append((leave + 32 * Time.second, -1, .lane(1, active: false)))
+            if profile.gates > 0 {
+                let out = pass(gate: SiteEvent.gateIndex(gate) ?? 0, lane: 1, at: leave + 30 * Time.second)
+                events.append(SiteEvent(at: out, target: gate, stimulus: .lane(1, active: true), real: true))
+                events.append(SiteEvent(at: out + 2 * Time.second, target: gate, stimulus: .lane(1, active: false), real: false))
+            }
         }
-        events.sort { $0.0 < $1.0 }
-        var out: [TimedStimulus] = []
-        var keep: [(Nanoseconds, Int, Stimulus)] = []
-        for e in events {
-            if e.0 <= until {
-                if (bay == nil && e.1 == -1) || (bay != nil && e.1 == bay) { out.append(TimedStimulus(at: e.0, e.2)) }
-            } else {
-                keep.append(e)
-            }
+        // A stable sort: events at the same instant keep the order they were drawn in.
+        let sorted = events.enumerated().sorted { a, b in a.element.at != b.element.at ? a.element.at < b.element.at : a.offset < b.offset }
+        var out: [SiteEvent] = []
+        var keep: [SiteEvent] = []
+        for (_, e) in sorted {
+            if e.at <= until { out.append(e) } else { keep.append(e) }
         }
         events = keep
         return out
+    }
+
+    /// The first time at or after `t` a vehicle can pass the lane, at least a barrier cycle from every other
+    /// passage; reserves it.
+    private mutating func pass(gate: Int, lane: Int, at t: Nanoseconds) -> Nanoseconds {
+        let k = gate * 2 + lane
+        guard k < passages.count else { return t }
+        let gap = SiteTraffic.barrierCycle
+        // Passages long gone cannot conflict any more (exits come at most a few hours after arrivals).
+        if let first = passages[k].first, first < t - 12 * Time.hour {
+            passages[k].removeAll { $0 < t - 12 * Time.hour }
+        }
+        var time = t
+        var moved = true
+        while moved {
+            moved = false
+            for p in passages[k] where p > time - gap && p < time + gap {
+                time = p + gap
+                moved = true
+            }
+        }
+        let i = passages[k].firstIndex { $0 > time } ?? passages[k].count
+        passages[k].insert(time, at: i)
+        return time
     }
 
     private mutating func normal() -> Double {

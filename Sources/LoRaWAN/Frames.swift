@@ -287,6 +287,11 @@ public struct OpenedDataFrame: Sendable, Equatable {
     /// Decrypted FRMPayload (application data, or MAC commands for FPort 0).
     public var payload: [UInt8]
     public var macCommands: [MACCommand]
+
+    public init(frame: DataFrame, fcnt: UInt32, micValid: Bool, expectedMIC: UInt32, payload: [UInt8], macCommands: [MACCommand]) {
+        self.frame = frame; self.fcnt = fcnt; self.micValid = micValid; self.expectedMIC = expectedMIC
+        self.payload = payload; self.macCommands = macCommands
+    }
 }
 
 public enum DataFrameCodec {
@@ -324,6 +329,27 @@ public enum DataFrameCodec {
         }
         out.append(UInt8(mic >> 24)); out.append(UInt8(truncatingIfNeeded: mic >> 16))
         out.append(UInt8(truncatingIfNeeded: mic >> 8)); out.append(UInt8(truncatingIfNeeded: mic))
+        return out
+    }
+
+    /// The same frame layout without cryptography: the payload in clear and a zero MIC. For scale runs of the
+    /// simulator only (`crypto: off`), where the cost of AES is measured apart; never on a real network.
+    public static func encodeWithoutCrypto(mtype: MType, devAddr: DevAddr, fcnt: UInt32, fctrl: FCtrl = FCtrl(), fopts: [UInt8] = [],
+                                           fport: UInt8?, payload: [UInt8]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(13 + fopts.count + payload.count)
+        out.append(mtype.rawValue << 5)
+        appendLE32(&out, devAddr.value)
+        var fc = fctrl
+        fc.foptsLength = UInt8(min(fopts.count, 15))
+        out.append(fc.byte)
+        out.append(UInt8(truncatingIfNeeded: fcnt)); out.append(UInt8(truncatingIfNeeded: fcnt >> 8))
+        out.append(contentsOf: fopts.prefix(15))
+        if let fport {
+            out.append(fport)
+            out.append(contentsOf: payload)
+        }
+        out.append(contentsOf: [0, 0, 0, 0])
         return out
     }
 

@@ -20,12 +20,18 @@ public enum LossCause: String, Sendable, Codable, CaseIterable {
     case dutyCycle = "duty_cycle"
     /// No gateway listens on the packet's frequency, or none is in range.
     case noGateway = "no_gateway"
+    /// The gateway was out of service (a fault window of a fleet scenario).
+    case gatewayDown = "gateway_down"
 }
 
 /// How the channel decides receptions.
 public struct ChannelModel: Sendable {
     public var pathLoss: PathLossModel
     public var shadowing: Bool
+    /// Shadowing drawn once per device–gateway link and kept (static devices), instead of once per packet.
+    public var staticShadowing = false
+    /// A per-packet fading draw (σ, dB) on top of the shadowing; 0 for none.
+    public var fadingSigmadB = 0.0
     public var receiver: ReceiverModel
     public var captureEnabled: Bool
     /// The wanted packet survives when it is at least this much above the interference (dB).

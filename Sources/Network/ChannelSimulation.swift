@@ -92,16 +92,7 @@ public struct ChannelSimulation {
             for k in 0..<g.count {
                 let id = devs.count
                 var place = SeededRandom.stream(seed: seed, UInt64(id), 3)
-                let (x, y): (Double, Double)
-                switch g.placement {
-                case .positions(let p): (x, y) = (p[k].x, p[k].y)
-                case .disc(let cx, let cy, let r):
-                    // uniform in the disc: radius r·√u
-                    let rr = r * place.nextDouble().squareRoot(), a = 2 * Double.pi * place.nextDouble()
-                    (x, y) = (cx + rr * cos(a), cy + rr * sin(a))
-                case .rectangle(let x0, let y0, let x1, let y1):
-                    (x, y) = (x0 + (x1 - x0) * place.nextDouble(), y0 + (y1 - y0) * place.nextDouble())
-                }
+                let (x, y) = g.placement.position(k, rng: &place)
                 channel.addDevice(x: x, y: y, maxTxPowerdBm: g.txPowerdBm)
                 let links = channel.links(device: id)
                 let bestLoss = links.map(\.lossdB).min()

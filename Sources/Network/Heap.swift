@@ -1,22 +1,23 @@
 import HarnessCore
 
 /// A binary min-heap of (time, index) pairs: time first, then index, so ties break the same way every run.
-struct TimeHeap {
-    struct Entry {
-        var time: Int64
-        var id: Int32
-        @inline(__always) func less(_ o: Entry) -> Bool { time < o.time || (time == o.time && id < o.id) }
+public struct TimeHeap: Sendable {
+    @usableFromInline struct Entry: Sendable {
+        @usableFromInline var time: Int64
+        @usableFromInline var id: Int32
+        @usableFromInline init(time: Int64, id: Int32) { self.time = time; self.id = id }
+        @inlinable @inline(__always) func less(_ o: Entry) -> Bool { time < o.time || (time == o.time && id < o.id) }
     }
-    private var items: ContiguousArray<Entry> = []
+    @usableFromInline var items: ContiguousArray<Entry> = []
 
-    var isEmpty: Bool { items.isEmpty }
-    var count: Int { items.count }
-    var minTime: Int64? { items.first?.time }
-    var minID: Int32? { items.first?.id }
+    @inlinable public var isEmpty: Bool { items.isEmpty }
+    @inlinable public var count: Int { items.count }
+    @inlinable public var minTime: Int64? { items.first?.time }
+    @inlinable public var minID: Int32? { items.first?.id }
 
-    init(capacity: Int = 0) { items.reserveCapacity(capacity) }
+    public init(capacity: Int = 0) { items.reserveCapacity(capacity) }
 
-    mutating func push(_ time: Int64, _ id: Int32) {
+    @inlinable public mutating func push(_ time: Int64, _ id: Int32) {
         items.append(Entry(time: time, id: id))
         items.withUnsafeMutableBufferPointer { h in
             var i = h.count - 1
@@ -32,7 +33,7 @@ struct TimeHeap {
     }
 
     @discardableResult
-    mutating func pop() -> (time: Int64, id: Int32)? {
+    @inlinable public mutating func pop() -> (time: Int64, id: Int32)? {
         guard let top = items.first else { return nil }
         let last = items.removeLast()
         if !items.isEmpty { sift(last) }
@@ -40,13 +41,13 @@ struct TimeHeap {
     }
 
     /// Replaces the minimum with a new entry (cheaper than pop + push).
-    mutating func replaceMin(_ time: Int64, _ id: Int32) {
+    @inlinable public mutating func replaceMin(_ time: Int64, _ id: Int32) {
         sift(Entry(time: time, id: id))
     }
 
     /// Puts `e` at the root and sifts it down.
-    @inline(__always)
-    private mutating func sift(_ e: Entry) {
+    @inlinable @inline(__always)
+    mutating func sift(_ e: Entry) {
         items.withUnsafeMutableBufferPointer { h in
             let n = h.count
             var i = 0

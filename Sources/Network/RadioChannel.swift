@@ -59,6 +59,8 @@ public final class RadioChannel {
     private var demodInUse: [Int32]
     /// Gateway transmissions (half-duplex), per gateway, sorted by start.
     private var gatewayTX: [[(start: Int64, end: Int64)]]
+    /// Windows in which a gateway is out of service (a fault): it receives nothing.
+    private var gatewayOutages: [[(from: Int64, to: Int64)]]
     private var lastStart: Int64 = .min
 
     // Counters.
@@ -95,12 +97,22 @@ public final class RadioChannel {
     private let sensitivityCache: [Double]  // [sf 5…12][bw 125,250,500] → dBm
     private let snrFloor: [Double]     // per SF 5…12
 
+    private let bestSensitivity: Double
+    private let linkMargin: Double
+    private let perPacketShadowing: Bool
+    private let fadingSigma: Double
+
     public init(model: ChannelModel, gateways: [GatewaySpec], seed: UInt64) {
         self.model = model
+        bestSensitivity = RadioChannel.bestSensitivity(model)
+        linkMargin = RadioChannel.linkMargin(model)
+        perPacketShadowing = model.shadowing && !model.staticShadowing && model.pathLoss.shadowingSigmadB > 0
+        fadingSigma = model.fadingSigmadB
         self.gateways = gateways
         self.seed = seed
         demodInUse = Array(repeating: 0, count: gateways.count)
         gatewayTX = Array(repeating: [], count: gateways.count)
+        gatewayOutages = Array(repeating: [], count: gateways.count)
         gatewayReceived = Array(repeating: 0, count: gateways.count)
         gatewayLossCounts = Array(repeating: Array(repeating: 0, count: LossCause.allCases.count), count: gateways.count)
         gatewayDemodulators = gateways.map { Int32($0.demodulators) }
@@ -121,13 +133,10 @@ public final class RadioChannel {
     public func addDevice(x: Double, y: Double, antennaGaindBi: Double = 0, maxTxPowerdBm: Double = 30) -> Int {
         let id = linkStart.count
         linkStart.append(Int32(linkGateway.count))
-        let bestSensitivity = sensitivityCache.min() ?? -150
-        let margin = model.shadowing ? 4 * model.pathLoss.shadowingSigmadB : 0
         var n: Int32 = 0
         for (g, gw) in gateways.enumerated() {
-            let d = max(1, ((gw.x - x) * (gw.x - x) + (gw.y - y) * (gw.y - y)).squareRoot())
-            let loss = model.pathLoss.meanLossdB(meters: d) - gw.antennaGaindBi - antennaGaindBi
-            if maxTxPowerdBm - loss + margin >= bestSensitivity {
+            let loss = RadioChannel.meanLossdB(model: model, gateway: gw, x: x, y: y, antennaGaindBi: antennaGaindBi)
+            if maxTxPowerdBm - loss + linkMargin >= bestSensitivity {
                 linkGateway.append(Int32(g))
                 linkLoss.append(loss)
                 n += 1
@@ -138,12 +147,44 @@ public final class RadioChannel {
         slotsPerPacket = max(slotsPerPacket, Int(n))
         shadowRNG.append(SeededRandom.stream(seed: seed, UInt64(id), 0x5AD0))
         spareNormal.append(.nan)
+        if model.shadowing && model.staticShadowing && model.pathLoss.shadowingSigmadB > 0 {
+            // Shadowing fixed per link for the whole run (the device does not move): one draw per gateway.
+            for k in 0..<Int(n) { linkLoss[Int(linkStart[id]) + k] += normal(device: id) * model.pathLoss.shadowingSigmadB }
+        }
         return id
     }
 
     public var deviceCount: Int { linkStart.count }
 
-    /// Gateways a device may reach, with the mean path loss (dB, gains included).
+    /// Mean path loss from (x, y) to a gateway, antenna gains taken off (dB).
+    public static func meanLossdB(model: ChannelModel, gateway gw: GatewaySpec, x: Double, y: Double, antennaGaindBi: Double) -> Double {
+        let d = max(1, ((gw.x - x) * (gw.x - x) + (gw.y - y) * (gw.y - y)).squareRoot())
+        return model.pathLoss.meanLossdB(meters: d) - gw.antennaGaindBi - antennaGaindBi
+    }
+
+    /// The channel's rule for a link worth keeping: the mean signal, four shadowing σ up, reaches the best
+    /// sensitivity of the receiver at any SF and bandwidth.
+    public static func reachable(model: ChannelModel, lossdB: Double, maxTxPowerdBm: Double) -> Bool {
+        maxTxPowerdBm - lossdB + linkMargin(model) >= bestSensitivity(model)
+    }
+
+    static func bestSensitivity(_ model: ChannelModel) -> Double {
+        var best = Double.infinity
+        for sf in 5...12 { for bw in [LoRaBandwidth.bw125, .bw250, .bw500] { best = min(best, model.receiver.sensitivitydBm(sf: sf, bandwidth: bw)) } }
+        return best
+    }
+
+    static func linkMargin(_ model: ChannelModel) -> Double {
+        (model.shadowing ? 4 * model.pathLoss.shadowingSigmadB : 0) + 4 * max(0, model.fadingSigmadB)
+    }
+
+    public static func reachable(model: ChannelModel, gateway: GatewaySpec, x: Double, y: Double, antennaGaindBi: Double,
+                                 maxTxPowerdBm: Double) -> Bool {
+        reachable(model: model, lossdB: meanLossdB(model: model, gateway: gateway, x: x, y: y, antennaGaindBi: antennaGaindBi),
+                  maxTxPowerdBm: maxTxPowerdBm)
+    }
+
+    /// Gateways a device may reach, with the path loss (dB, gains taken off; with static shadowing, its draw included).
     public func links(device: Int) -> [(gateway: Int, lossdB: Double)] {
         let s = Int(linkStart[device]), n = Int(linkCount[device])
         return (0..<n).map { (Int(linkGateway[s + $0]), linkLoss[s + $0]) }
@@ -156,6 +197,20 @@ public final class RadioChannel {
         while i > 0, list[i - 1].start > start { i -= 1 }
         list.insert((start, end), at: i)
         gatewayTX[gateway] = list
+    }
+
+    /// The gateway is out of service from `from` to `to`: a packet overlapping the window is lost there
+    /// (`gateway_down`).
+    public func gatewayDown(_ gateway: Int, from: Nanoseconds, to: Nanoseconds) {
+        guard gateways.indices.contains(gateway), to > from else { return }
+        gatewayOutages[gateway].append((from, to))
+    }
+
+    /// Whether the gateway is out of service at some point in [start, end).
+    public func isDown(_ gateway: Int, from start: Nanoseconds, to end: Nanoseconds) -> Bool {
+        guard gateways.indices.contains(gateway) else { return false }
+        for w in gatewayOutages[gateway] where w.from < end && w.to > start { return true }
+        return false
     }
 
     /// Decides every packet that has ended by `time`.
@@ -218,9 +273,8 @@ public final class RadioChannel {
             let g = Int(linkGateway[ls + k])
             if !gatewayListensEverywhere[g] && !gateways[g].frequencies.contains(t.frequencyHz) { continue }
             var shadow = 0.0
-            if model.shadowing, model.pathLoss.shadowingSigmadB > 0 {
-                shadow = normal(device: dev) * model.pathLoss.shadowingSigmadB
-            }
+            if perPacketShadowing { shadow = normal(device: dev) * model.pathLoss.shadowingSigmadB }
+            if fadingSigma > 0 { shadow += normal(device: dev) * fadingSigma }
             let rssi = t.txPowerdBm - linkLoss[ls + k] - shadow
             let snr = rssi - noise
             var preset: LossCause? = nil
@@ -297,7 +351,8 @@ public final class RadioChannel {
         if n >= 0 { prev[Int(n)] = p }
         let base = index * stride
         var receptions: [GatewayReception] = []
-        if detailedOutcomes { receptions.reserveCapacity(Int(a.slotCount)) }
+        let detailed = detailedOutcomes && a.tx.tag >= 0
+        if detailed { receptions.reserveCapacity(Int(a.slotCount)) }
         var anyReceived = false
         var bestRSSI = -Double.infinity
         var bestLoss: LossCause? = .noGateway
@@ -306,6 +361,7 @@ public final class RadioChannel {
             let g = Int(slot.gateway)
             if slot.demod { demodInUse[g] -= 1 }
             var loss = slot.preset
+            if loss == nil, !gatewayOutages[g].isEmpty, isDown(g, from: a.tx.start, to: a.end) { loss = .gatewayDown }
             if loss == nil, transmitting(g, a.tx.start, a.end) { loss = .gatewayTransmitting }
             if loss == nil { loss = interferenceLoss(slot, sf: a.tx.spreadingFactor) }
             if let l = loss {
@@ -315,7 +371,7 @@ public final class RadioChannel {
                 anyReceived = true
             }
             if slot.rssi > bestRSSI { bestRSSI = slot.rssi; bestLoss = loss }
-            if detailedOutcomes { receptions.append(GatewayReception(gateway: g, rssidBm: slot.rssi, snrdB: slot.snr, loss: loss)) }
+            if detailed { receptions.append(GatewayReception(gateway: g, rssidBm: slot.rssi, snrdB: slot.snr, loss: loss)) }
         }
         if anyReceived { delivered += 1; deliveredPerDevice[a.tx.device] += 1 } else { lossCounts[(bestLoss ?? .noGateway).index] += 1 }
         active[index].inUse = false
@@ -388,7 +444,7 @@ public final class RadioChannel {
 }
 
 extension LossCause {
-    @inline(__always) var index: Int {
+    @inline(__always) public var index: Int {
         switch self {
         case .collision: return 0
         case .captureLost: return 1
@@ -398,6 +454,7 @@ extension LossCause {
         case .interSF: return 5
         case .dutyCycle: return 6
         case .noGateway: return 7
+        case .gatewayDown: return 8
         }
     }
 }

@@ -9,6 +9,21 @@ public enum Placement: Sendable {
     case rectangle(x0: Double, y0: Double, x1: Double, y1: Double)
 }
 
+extension Placement {
+    /// Where device `k` of the group stands; random placements draw from `rng` (two draws).
+    public func position(_ k: Int, rng: inout SeededRandom) -> (x: Double, y: Double) {
+        switch self {
+        case .positions(let p): return k < p.count ? (p[k].x, p[k].y) : (0, 0)
+        case .disc(let cx, let cy, let r):
+            // uniform in the disc: radius r·√u
+            let rr = r * rng.nextDouble().squareRoot(), a = 2 * Double.pi * rng.nextDouble()
+            return (cx + rr * cos(a), cy + rr * sin(a))
+        case .rectangle(let x0, let y0, let x1, let y1):
+            return (x0 + (x1 - x0) * rng.nextDouble(), y0 + (y1 - y0) * rng.nextDouble())
+        }
+    }
+}
+
 /// How a group's devices choose their spreading factor.
 public enum RadioChoice: Sendable {
     /// One data rate for all.
@@ -94,30 +109,7 @@ public struct Scenario: Sendable {
             subBands = region.subBands
         }
         let model = try parseModel(try doc.optional("channel"))
-        let gwNodes = try doc.require("gateways").array()
-        guard !gwNodes.isEmpty else { throw try doc.require("gateways").error("at least one gateway is needed") }
-        var gateways: [GatewaySpec] = []
-        var downlinks: [DownlinkLoad?] = []
-        for (i, g) in gwNodes.enumerated() {
-            try g.allowOnly(["name", "position", "antennaGain", "demodulators", "frequencies", "downlinks"])
-            let (x, y) = try point(try g.require("position"))
-            let demods = try g.optional("demodulators")?.int(in: 1...64) ?? 8
-            var freqs = Set<Int64>()
-            for f in try g.optional("frequencies")?.array() ?? [] { freqs.insert(try f.frequency()) }
-            let gwName = try g.optional("name")?.string() ?? "gw\(i + 1)"
-            let gain = try g.optional("antennaGain")?.double() ?? 0
-            gateways.append(GatewaySpec(name: gwName, x: x, y: y, antennaGaindBi: gain, demodulators: demods,
-                                        frequencies: freqs))
-            if let d = try g.optional("downlinks") {
-                try d.allowOnly(["perHour", "sf", "payload"])
-                let sf = try d.optional("sf")?.int(in: 7...12) ?? 12
-                let payload = try d.optional("payload")?.int(in: 0...255) ?? 13
-                let airtime = AirtimeCalculator.loraUnchecked(LoRaModulation(spreadingFactor: sf, bandwidth: .bw125, crc: false), payloadBytes: payload).nanoseconds
-                downlinks.append(DownlinkLoad(perHour: try d.require("perHour").double(), airtime: airtime))
-            } else {
-                downlinks.append(nil)
-            }
-        }
+        let (gateways, downlinks) = try parseGateways(try doc.require("gateways"), allowDownlinks: true)
         var groups: [DeviceGroup] = []
         let devNodes = try doc.require("devices").array()
         guard !devNodes.isEmpty else { throw try doc.require("devices").error("at least one device group is needed") }
@@ -131,16 +123,48 @@ public struct Scenario: Sendable {
         return sc
     }
 
-    static func point(_ n: DocumentNode) throws(InputError) -> (Double, Double) {
+    /// The `gateways:` list: name, position, antenna gain, demodulators, frequencies (and, for channel scenarios,
+    /// other traffic's downlinks).
+    public static func parseGateways(_ node: DocumentNode, allowDownlinks: Bool) throws(InputError) -> ([GatewaySpec], [DownlinkLoad?]) {
+        let gwNodes = try node.array()
+        guard !gwNodes.isEmpty else { throw node.error("at least one gateway is needed") }
+        var gateways: [GatewaySpec] = []
+        var downlinks: [DownlinkLoad?] = []
+        for (i, g) in gwNodes.enumerated() {
+            try g.allowOnly(allowDownlinks ? ["name", "position", "antennaGain", "demodulators", "frequencies", "downlinks"]
+                                           : ["name", "position", "antennaGain", "demodulators", "frequencies"])
+            let (x, y) = try point(try g.require("position"))
+            let demods = try g.optional("demodulators")?.int(in: 1...64) ?? 8
+            var freqs = Set<Int64>()
+            for f in try g.optional("frequencies")?.array() ?? [] { freqs.insert(try f.frequency()) }
+            let gwName = try g.optional("name")?.string() ?? "gw\(i + 1)"
+            guard !gateways.contains(where: { $0.name == gwName }) else { throw g.error("two gateways are named '\(gwName)'") }
+            let gain = try g.optional("antennaGain")?.double() ?? 0
+            gateways.append(GatewaySpec(name: gwName, x: x, y: y, antennaGaindBi: gain, demodulators: demods,
+                                        frequencies: freqs))
+            if let d = try g.optional("downlinks") {
+                try d.allowOnly(["perHour", "sf", "payload"])
+                let sf = try d.optional("sf")?.int(in: 7...12) ?? 12
+                let payload = try d.optional("payload")?.int(in: 0...255) ?? 13
+                let airtime = AirtimeCalculator.loraUnchecked(LoRaModulation(spreadingFactor: sf, bandwidth: .bw125, crc: false), payloadBytes: payload).nanoseconds
+                downlinks.append(DownlinkLoad(perHour: try d.require("perHour").double(), airtime: airtime))
+            } else {
+                downlinks.append(nil)
+            }
+        }
+        return (gateways, downlinks)
+    }
+
+    public static func point(_ n: DocumentNode) throws(InputError) -> (Double, Double) {
         let a = try n.array()
         guard a.count == 2 else { throw n.error("a position is [x, y] in metres") }
         return (try a[0].double(), try a[1].double())
     }
 
-    static func parseModel(_ n: DocumentNode?) throws(InputError) -> ChannelModel {
+    public static func parseModel(_ n: DocumentNode?) throws(InputError) -> ChannelModel {
         var m = ChannelModel()
         guard let n else { return m }
-        try n.allowOnly(["pathLoss", "shadowing", "receiver", "capture", "preambleRule", "interSF"])
+        try n.allowOnly(["pathLoss", "shadowing", "fading", "receiver", "capture", "preambleRule", "interSF"])
         if let pl = try n.optional("pathLoss") {
             if pl.isMapping {
                 try pl.allowOnly(["preset", "referenceDistance", "referenceLoss", "exponent", "sigma"])
@@ -156,7 +180,18 @@ public struct Scenario: Sendable {
                 m.pathLoss = try pl.value(PathLossModel.named)
             }
         }
-        if let v = try n.optional("shadowing") { m.shadowing = try v.bool() }
+        if let v = try n.optional("shadowing") {
+            switch (try? v.bool(), try v.string()) {
+            case (let b?, _): m.shadowing = b
+            case (nil, "per-packet"): m.shadowing = true; m.staticShadowing = false
+            case (nil, "per-link"): m.shadowing = true; m.staticShadowing = true
+            default: throw v.error("shadowing is true, false, per-packet or per-link")
+            }
+        }
+        if let v = try n.optional("fading") {
+            m.fadingSigmadB = try v.double()
+            guard m.fadingSigmadB >= 0 && m.fadingSigmadB <= 30 else { throw v.error("fading is a σ in dB, 0…30") }
+        }
         if let v = try n.optional("receiver") { m.receiver = try v.value(ReceiverModel.named) }
         if let c = try n.optional("capture") {
             if c.isMapping {
@@ -186,7 +221,7 @@ public struct Scenario: Sendable {
         return m
     }
 
-    static func parseGroup(_ d: DocumentNode, index: Int, region: RegionParameters) throws(InputError) -> DeviceGroup {
+    public static func parseGroup(_ d: DocumentNode, index: Int, region: RegionParameters) throws(InputError) -> DeviceGroup {
         try d.allowOnly(["name", "count", "placement", "traffic", "radio", "frequencies", "dutyCycle"])
         let count = try d.require("count").int(in: 1...10_000_000)
         let placementNode = try d.require("placement")

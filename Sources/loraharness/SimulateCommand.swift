@@ -1,4 +1,5 @@
 import ArgumentParser
+import Fleet
 import Foundation
 import HarnessCore
 import Network
@@ -6,14 +7,21 @@ import Network
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Simulate a network from a scenario file: many transmitters, gateways, collisions and capture.",
+        abstract: "Simulate a fleet or a radio channel from a scenario file; fail when its assertions do not hold.",
         discussion: """
-            The scenario (YAML, examples in Fixtures/scenarios/) gives the region, the channel model, the gateways
-            and the device groups with their placement, traffic and radio settings. --check validates it without
-            running. The same seed gives the same results, byte for byte.
+            A fleet scenario (it has `sites:`) runs the sensors' firmware in the loop with a Class A MAC each, the
+            vehicles of each site, the channel engine, a network server and the application, and reports delivery,
+            staleness, occupancy error, airtime, duty cycle and energy; its assertions decide the exit status.
+            A channel scenario (`devices:` groups) runs synthetic transmitters on the channel engine only.
+            The same seed gives the same results, byte for byte, whatever --jobs or --shard.
+
+            Exit status: 0 all assertions hold, 1 one fails (or a regression against --baseline), 2 bad scenario
+            or arguments.
 
             Examples:
-              loraharness simulate Fixtures/scenarios/small-site.yaml
+              loraharness simulate Fixtures/scenarios/lorient.yaml
+              loraharness simulate Fixtures/scenarios/lorient.yaml --duration 1d --junit out/fleet.xml --report out/fleet.json
+              loraharness simulate big.yaml --shard 3/8 --partial out/shard-3.json   (then: loraharness merge big.yaml out/shard-*.json)
               loraharness simulate Fixtures/scenarios/classic-single-gateway.yaml --duration 1d --seed 3 --json
               loraharness simulate --check my-scenario.yaml
             """
@@ -25,28 +33,139 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Seed (default: the scenario's).") var seed: UInt64?
     @Option(help: "Also write the JSON report to this file.") var report: String?
     @Option(help: "Write per-device results (CSV) to this file.") var csv: String?
+    @Option(help: "Fleet: write a JUnit XML file, one test case per assertion.") var junit: String?
+    @Option(help: "Fleet: compare with an earlier --report file; a regression beyond the scenario's tolerances fails.") var baseline: String?
+    @Option(help: "Fleet: worker threads for independent radio cells and replicas (default 1).") var jobs: Int = 1
+    @Option(help: "Fleet: Monte-Carlo replicas (seeds seed, seed+1, …), pooled in the results.") var replicas: Int = 1
+    @Option(help: "Fleet: run only shard i of N (e.g. 3/8); needs --partial.") var shard: String?
+    @Option(help: "Fleet: with --shard, write this shard's results here for `loraharness merge`.") var partial: String?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         if let duration { try require(duration > 0, "the duration must be positive", option: "--duration") }
+        try require(jobs >= 1 && jobs <= 256, "jobs is 1…256", option: "--jobs")
+        try require(replicas >= 1 && replicas <= 10_000, "replicas is 1…10000", option: "--replicas")
+        if let shard {
+            _ = try parseShard(shard)
+            try require(partial != nil, "--shard writes a partial result: give --partial FILE", option: "--shard")
+        }
+        try require(partial == nil || shard != nil, "--partial goes with --shard", option: "--partial")
     }
 
     func run() throws {
-        let sc = try Scenario.load(path: scenario)
+        let doc = try DocumentNode.load(path: scenario)
+        if FleetScenario.isFleet(doc) {
+            try runFleet()
+            return
+        }
+        for (flag, set) in [("--junit", junit != nil), ("--baseline", baseline != nil), ("--shard", shard != nil), ("--replicas", replicas != 1)] where set {
+            throw InputError("\(flag) is for fleet scenarios (with sites:); \(scenario) is a channel scenario", at: .argument(flag))
+        }
+        let sc = try Scenario.parse(doc)
         if check {
             common.console.say("\(scenario): valid; \(sc.deviceCount) devices in \(sc.groups.count) group(s), \(sc.gateways.count) gateway(s), "
                 + "\(sc.region.id.rawValue), \(DurationFormat.human(duration ?? sc.duration))")
             return
         }
         var sim = ChannelSimulation(scenario: sc)
-        let showProgress = !common.quiet && Console.colourWanted(fd: 2) && !common.json
-        let result = sim.run(duration: duration, seed: seed, progress: showProgress ? { p in
-            FileHandle.standardError.write(Data(String(format: "\r%5.1f %%", p * 100).utf8))
-        } : nil)
-        if showProgress { FileHandle.standardError.write(Data("\r        \r".utf8)) }
+        let progress = ProgressLine(enabled: !common.quiet && !common.json)
+        let result = sim.run(duration: duration, seed: seed, progress: progress.enabled ? { p in progress.update(p) } : nil)
+        progress.clear()
         if let report { try writeFile(report, try JSONOutput.encode(result), option: "--report") }
         if let csv { try writeFile(csv, sim.csv(), option: "--csv") }
         try common.emit(result, text: result.text)
+    }
+
+    private func runFleet() throws {
+        var sc = try FleetScenario.load(path: scenario)
+        if let duration { sc.duration = duration }
+        if let seed { sc.seed = seed }
+        let runner = FleetRunner(scenario: sc, jobs: jobs, replicas: replicas)
+        if check {
+            let cells = runner.plan.cells
+            common.console.say("\(scenario): valid fleet scenario; \(sc.sensorCount) sensors at \(sc.sites.count) sites, \(sc.gateways.count) gateways, "
+                + "\(sc.backgroundCount) other transmitters, \(sc.region.id.rawValue), \(DurationFormat.human(sc.duration)); "
+                + "\(cells.count) radio cell\(cells.count == 1 ? "" : "s"), \(sc.assertions.count) assertion\(sc.assertions.count == 1 ? "" : "s")")
+            return
+        }
+        let progress = ProgressLine(enabled: !common.quiet && !common.json)
+        let started = Date()
+        let callback: (@Sendable (Double) -> Void)? = progress.enabled ? { @Sendable p in progress.update(p) } : nil
+        if let shard, let partial {
+            let (i, n) = try parseShard(shard)
+            let items = runner.items(shard: i - 1, of: n)
+            let result = runner.run(items: items, shard: shard, progress: callback)
+            progress.clear()
+            try writeFile(partial, try JSONOutput.encode(result, pretty: false), option: "--partial")
+            common.console.say("shard \(shard): \(items.count) of \(runner.items.count) work items (cells × replicas) written to \(partial); "
+                + "combine the shards with: loraharness merge \(scenario) FILES…")
+            return
+        }
+        let result = runner.run(progress: callback)
+        progress.clear()
+        try FleetOutputs(report: report, csv: csv, junit: junit, baseline: baseline, common: common)
+            .finish(scenario: sc, partial: result, elapsed: Date().timeIntervalSince(started))
+    }
+}
+
+/// `i/N` with 1 ≤ i ≤ N.
+func parseShard(_ text: String) throws -> (Int, Int) {
+    let parts = text.split(separator: "/")
+    guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else {
+        throw InputError("'\(text)' is not a shard; write i/N with 1 ≤ i ≤ N, e.g. 3/8", at: .argument("--shard"))
+    }
+    return (i, n)
+}
+
+/// The outputs of a finished fleet run (whole, or merged from shards): report, CSV, JUnit, baseline, exit status.
+struct FleetOutputs {
+    var report: String?
+    var csv: String?
+    var junit: String?
+    var baseline: String?
+    var common: CommonOptions
+
+    func finish(scenario sc: FleetScenario, partial: FleetPartial, elapsed: Double) throws {
+        var result = FleetReport(scenario: sc, partial: partial)
+        if let baseline {
+            let old = try FleetReport.load(path: baseline)
+            result.compare(with: old, tolerances: sc.tolerances)
+        }
+        // Every file is written before the verdict, so a failing run leaves all its evidence.
+        if let report { try writeFile(report, try JSONOutput.encode(result), option: "--report") }
+        if let csv { try writeFile(csv, FleetReport.csv(partial), option: "--csv") }
+        if let junit { try writeFile(junit, result.junit(elapsedSeconds: elapsed), option: "--junit") }
+        try common.emit(result, text: result.text)
+        let failures = result.failures
+        if !failures.isEmpty {
+            throw CheckFailure(failures.count == 1 ? failures[0] : "\(failures.count) checks failed: " + failures.joined(separator: "; "))
+        }
+    }
+}
+
+/// A progress line on stderr, only when stderr is a terminal; at most five updates a second.
+final class ProgressLine: @unchecked Sendable {
+    let enabled: Bool
+    private let lock = NSLock()
+    private var last = Date.distantPast
+    private let start = Date()
+
+    init(enabled: Bool) { self.enabled = enabled && isatty(2) == 1 }
+
+    func update(_ share: Double) {
+        guard enabled else { return }
+        lock.lock(); defer { lock.unlock() }
+        let now = Date()
+        guard now.timeIntervalSince(last) >= 0.2 else { return }
+        last = now
+        let elapsed = now.timeIntervalSince(start)
+        let eta = share > 0.01 ? String(format: ", about %.0f s left", elapsed * (1 - share) / share) : ""
+        FileHandle.standardError.write(Data(String(format: "\r%5.1f %% simulated in %.0f s%@   ", share * 100, elapsed, eta).utf8))
+    }
+
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
 }
 

@@ -159,6 +159,10 @@ void sensor_on_downlink(sensor_ctx_t *ctx, uint8_t fport, const uint8_t *data, s
  * (hardware/CONSOLE.md). */
 void sensor_console_line(sensor_ctx_t *ctx, const char *line);
 
+/* Factory provisioning: replaces the configuration (the ranges of PAYLOAD.md section 5 apply, else nothing
+ * changes and 0 is returned), stores it with the counters, restarts the heartbeat period from now. No uplink. */
+int sensor_provision(sensor_ctx_t *ctx, const sensor_config_t *config);
+
 /* The configuration hash (PAYLOAD.md section 6) of the current configuration. */
 uint32_t sensor_config_hash(const sensor_ctx_t *ctx);
 

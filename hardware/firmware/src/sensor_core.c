@@ -726,6 +726,18 @@ static void run(sensor_ctx_t *ctx, uint64_t now)
 
 /* ------------------------------------------------------------------------------------------- public API */
 
+int sensor_provision(sensor_ctx_t *ctx, const sensor_config_t *config)
+{
+    if (config == NULL || !config_valid(config)) {
+        return 0;
+    }
+    ctx->config = *config;
+    ctx->next_heartbeat_ms = hal_now(ctx) + period_ms(ctx);
+    storage_save(ctx);
+    arm_timer(ctx);
+    return 1;
+}
+
 uint32_t sensor_config_hash(const sensor_ctx_t *ctx)
 {
     return occ_config_hash(ctx->config.interval_s, ctx->config.period_min, ctx->config.debounce_cs,

@@ -1461,6 +1461,42 @@ static void test_storage(void)
     CHECK_U(ctx.counters.resets, 2);
 }
 
+static void test_provision(void)
+{
+    static sensor_ctx_t ctx;
+    fake_t *f = fake_reset(0);
+    sensor_config_t c = {300u, 60u, 100u, 10u, 20u};
+    sensor_config_t bad = {5u, 60u, 100u, 10u, 20u}; /* interval below 10 s (PAYLOAD.md section 5) */
+    size_t mark;
+    unsigned long writes, nsends;
+    current_test = "provision";
+    boot_dev(f, &ctx, OCC_KIND_BAY, EUI, OCC_RESET_POWER_ON);
+    advance(f, &ctx, 5000);
+    writes = f->storage_writes;
+    nsends = f->nsends;
+    f->now = 7000;
+    CHECK(sensor_provision(&ctx, &c) == 1);
+    CHECK_U(f->storage_writes, writes + 1u);
+    CHECK_U(f->nsends, nsends); /* provisioning sends nothing */
+    CHECK_U(ctx.next_heartbeat_ms, 7000u + 60u * 60000u);
+    CHECK(f->timer_armed && f->timer_at <= ctx.next_heartbeat_ms);
+    mark = con(f, &ctx, "ATC+CFG=?");
+    CHECK(f->nlines > mark && strncmp(f->lines[mark], "ATC+CFG=300,60,100,10,20,", 25) == 0);
+    /* out of range: refused, nothing changes */
+    CHECK(sensor_provision(&ctx, &bad) == 0);
+    CHECK(sensor_provision(&ctx, NULL) == 0);
+    CHECK_U(ctx.config.interval_s, 300);
+    CHECK_U(f->storage_writes, writes + 1u);
+    /* kept across a reset */
+    f->now = 0;
+    boot_dev(f, &ctx, OCC_KIND_BAY, EUI, OCC_RESET_BROWN_OUT);
+    CHECK_U(ctx.config.interval_s, 300);
+    CHECK_U(ctx.config.period_min, 60);
+    CHECK_U(ctx.config.debounce_cs, 100);
+    CHECK_U(ctx.config.holdoff_s, 10);
+    CHECK_U(ctx.config.capacity, 20);
+}
+
 static void test_budget(void)
 {
     static sensor_ctx_t ctx;
@@ -2116,6 +2152,7 @@ int main(int argc, char **argv)
     test_priorities();
     test_retries();
     test_storage();
+    test_provision();
     test_budget();
     test_console();
     test_minimal_hal();
@@ -2129,7 +2166,7 @@ int main(int argc, char **argv)
         current_test = "random fuzz";
         random_fuzz(s);
     }
-    printf("scenarios: 15; random: %u rounds (bay model, gate model, console and downlink fuzz)\n", rounds);
+    printf("scenarios: 16; random: %u rounds (bay model, gate model, console and downlink fuzz)\n", rounds);
     printf("%lu checks, %lu failures: %s\n", checks, failures, failures == 0 ? "PASS" : "FAIL");
     return failures == 0 ? 0 : 1;
 }

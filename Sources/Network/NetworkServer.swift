@@ -1,0 +1,371 @@
+import Device
+import Foundation
+import HarnessCore
+import LoRaWAN
+import RadioLink
+
+/// The network server of the fleet simulation, with the radio channel in front of it: uplinks go on the air when
+/// devices start them; their fate at each gateway comes from the channel engine; the server deduplicates the
+/// gateways' copies, checks frame counters and MICs, answers joins with real join-accepts, acknowledges confirmed
+/// uplinks, sends MAC commands (network-side ADR among them) and application downlinks through a gateway in RX1
+/// or RX2 — subject to the gateway's duty cycle, its half-duplex radio and the server's latency.
+public final class NetworkServer: Air {
+    public struct Config: Sendable {
+        public var netID: UInt32 = 0x000013
+        /// Time from the end of an uplink to the downlink being ready at a gateway: later than RX1 means RX2,
+        /// later than RX2 means the answer is missed.
+        public var latency: Nanoseconds = 200 * Time.millisecond
+        public var adr = true
+        /// ADR keeps this many dB above the demodulation floor (The Things Stack's default installation margin).
+        public var adrMargindB: Double = 15
+        public var gatewayRX1PowerdBm: Double = 14
+        public var gatewayRX2PowerdBm: Double = 27
+        public var crypto = true
+        public var deviceReceiver: ReceiverModel = .sx1276
+        public init() {}
+    }
+
+    public struct Counters: Sendable, Codable {
+        public var uplinksHeard = 0           // packets received by at least one (working) gateway
+        public var gatewayCopies = 0          // receptions across gateways (deduplicated into the above)
+        public var uplinksAccepted = 0        // new frames accepted (FCnt and MIC)
+        public var repeats = 0                // the same FCnt again (retransmissions)
+        public var rejected = 0               // MIC, unknown address, old FCnt
+        public var joinRequests = 0
+        public var joinAccepts = 0
+        public var joinRejected = 0
+        public var downlinksScheduled = 0
+        public var downlinksMissed = 0        // no gateway could send in RX1 or RX2 (latency, duty cycle, busy, down)
+        public var downlinksLostAtDevice = 0  // too weak at the device
+        public var acks = 0
+        public var linkADRRequests = 0
+        public var gatewayDutyCycleRefusals = 0
+        public init() {}
+    }
+
+    /// Per gateway: downlinks sent and their airtime.
+    public struct GatewayDownlinks: Sendable, Codable {
+        public var downlinks = 0
+        public var airtime: Nanoseconds = 0
+        public var dutyCycleRefusals = 0
+    }
+
+    public let config: Config
+    public let region: RegionParameters
+    public let channel: RadioChannel
+    public private(set) var counters = Counters()
+    public private(set) var gatewayDownlinks: [GatewayDownlinks]
+
+    /// Application uplinks: (device, FPort, payload, FCnt, end time of the uplink).
+    public var onApplicationUplink: ((Int, UInt8, [UInt8], UInt32, Nanoseconds) -> Void)?
+    /// Every finished uplink with the channel's verdict, for per-device accounting: (device, heard by the network).
+    public var onUplinkOutcome: ((PacketOutcome, Bool) -> Void)?
+    /// A data frame accepted (MIC and FCnt good): (device, repeated FCnt).
+    public var onFrameAccepted: ((Int, Bool) -> Void)?
+    /// A downlink put on the air for a device: (device, window, its airtime).
+    public var onDownlinkSent: ((Int, Int, Nanoseconds) -> Void)?
+
+    private struct DeviceInfo {
+        var activation: Activation
+        /// The device's number in the whole fleet: its DevAddr comes from it, so cells simulated apart agree.
+        var fleetID: Int
+        var joins = 0
+        var joinNonce: UInt32 = 0
+        var x: Double
+        var y: Double
+        var session: Session?
+        var shadow: SeededRandom
+        var snrHistory: [Double] = []
+        var dataRate = 0
+        var txPowerIndex = 0
+    }
+    private struct Session {
+        var devAddr: DevAddr
+        var keys: SessionKeys
+        var fcntUp: UInt32?
+        var fcntDown: UInt32 = 0
+        var pendingMAC: [MACCommand] = []
+        var pendingData: (UInt8, [UInt8])?
+        var adrRequested = false
+    }
+    private var devices: [DeviceInfo?] = []
+    private var byAddress: [DevAddr: Int] = [:]
+    private var usedNonces: [EUI64: Set<UInt16>] = [:]
+    private var inFlight: [Int: (device: Int, frame: [UInt8], tx: UplinkAir)] = [:]
+    private var nextTag = 0
+    private var queued: [Int: (window: Int, at: Nanoseconds, frame: [UInt8], airtime: Nanoseconds, gateway: Int, frequency: Int64, dr: Int, power: Double)] = [:]
+    private var gatewayTrackers: [DutyCycleTracker]
+    private var gatewayBusy: [[(Nanoseconds, Nanoseconds)]]
+    private var latencyWindows: [(from: Nanoseconds, to: Nanoseconds, latency: Nanoseconds)] = []
+    private let downlinkNoise: Double
+
+    public init(config: Config = Config(), region: RegionParameters, channel: RadioChannel, seed: UInt64) {
+        self.config = config
+        self.region = region
+        self.channel = channel
+        let gws = channel.gateways.count
+        gatewayTrackers = (0..<gws).map { _ in DutyCycleTracker(policy: region.dutyCycleEnforced ? .slidingWindow : .none, bands: region.subBands) }
+        gatewayBusy = Array(repeating: [], count: gws)
+        gatewayDownlinks = Array(repeating: GatewayDownlinks(), count: gws)
+        downlinkNoise = LinkBudget.noiseFloordBm(bandwidthHz: 125_000, noiseFigure: config.deviceReceiver.noiseFigure)
+        _ = seed
+        channel.detailedOutcomes = true
+        channel.onOutcome = { [unowned self] o in received(o) }
+    }
+
+    /// A device of the network: `device` is its index on the channel, `fleetID` its number in the fleet, (x, y)
+    /// where it stands (for the downlink path).
+    public func register(device: Int, fleetID: Int, activation: Activation, x: Double, y: Double, seed: UInt64) {
+        if devices.count <= device { devices += Array(repeating: nil, count: device + 1 - devices.count) }
+        devices[device] = DeviceInfo(activation: activation, fleetID: fleetID, x: x, y: y, session: nil,
+                                     shadow: SeededRandom.stream(seed: seed, UInt64(fleetID), 0xD0E))
+        if case .abp(let addr, let nwk, let app) = activation {
+            devices[device]?.session = Session(devAddr: addr, keys: SessionKeys(nwkSKey: nwk, appSKey: app))
+            byAddress[addr] = device
+        }
+    }
+
+    /// A gateway out of service: it neither receives (the channel loses its copies) nor transmits.
+    public func gatewayDown(_ g: Int, from: Nanoseconds, to: Nanoseconds) { channel.gatewayDown(g, from: from, to: to) }
+    /// The server answers with this latency from `from` to `to`.
+    public func latency(from: Nanoseconds, to: Nanoseconds, _ latency: Nanoseconds) { latencyWindows.append((from, to, latency)) }
+
+    private func info(_ device: Int) -> DeviceInfo? { device >= 0 && device < devices.count ? devices[device] : nil }
+    private func latency(at t: Nanoseconds) -> Nanoseconds { latencyWindows.last { t >= $0.from && t < $0.to }?.latency ?? config.latency }
+
+    /// Queues a downlink for a device's next uplink (application data or MAC commands).
+    public func queueDownlink(device: Int, fport: UInt8?, payload: [UInt8], macCommands: [MACCommand] = []) {
+        guard info(device)?.session != nil else { return }
+        if let port = fport { devices[device]?.session?.pendingData = (port, payload) }
+        devices[device]?.session?.pendingMAC += macCommands
+    }
+
+    // MARK: Air
+
+    public func uplink(device: Int, frame: [UInt8], transmission tx: UplinkAir) {
+        let tag = nextTag
+        nextTag += 1
+        inFlight[tag] = (device, frame, tx)
+        channel.transmit(Transmission(device: device, start: tx.start, airtime: tx.airtime, frequencyHz: tx.frequencyHz,
+                                      spreadingFactor: tx.spreadingFactor, bandwidth: tx.bandwidth, txPowerdBm: tx.txPowerdBm,
+                                      payloadBytes: frame.count, tag: tag))
+    }
+
+    public func downlink(device: Int, window: Int, at: Nanoseconds, frequencyHz: Int64, dataRate: Int) -> (frame: [UInt8], airtime: Nanoseconds)? {
+        guard let q = queued[device], q.window == window else { return nil }
+        queued[device] = nil
+        // Does the device hear it? Gateway power, path loss with the device's shadowing draw, its receiver.
+        guard var info = info(device) else { return nil }
+        let gw = channel.gateways[q.gateway]
+        let model = channel.model
+        // The downlink path: the uplink's link loss (reciprocity; with static shadowing its draw included), and a
+        // new draw of the per-packet shadowing or fading.
+        var loss: Double
+        if let link = channel.links(device: device).first(where: { $0.gateway == q.gateway }) {
+            loss = link.lossdB
+        } else {
+            loss = RadioChannel.meanLossdB(model: model, gateway: gw, x: info.x, y: info.y, antennaGaindBi: 0)
+        }
+        let sigma = model.shadowing && !model.staticShadowing ? model.pathLoss.shadowingSigmadB : 0
+        let spread = (sigma * sigma + model.fadingSigmadB * model.fadingSigmadB).squareRoot()
+        if spread > 0 {
+            let u1 = max(info.shadow.nextDouble(), 1e-300), u2 = info.shadow.nextDouble()
+            loss += (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2) * spread
+        }
+        devices[device] = info
+        let rssi = q.power - loss
+        let m = region.dataRate(q.dr)?.modulation.lora ?? LoRaModulation(spreadingFactor: 12, bandwidth: .bw125)
+        let sens = config.deviceReceiver.sensitivitydBm(sf: m.spreadingFactor, bandwidth: m.bandwidth)
+        guard rssi >= sens, rssi - downlinkNoise >= LinkBudget.snrFloordB(sf: m.spreadingFactor) else {
+            counters.downlinksLostAtDevice += 1
+            return nil
+        }
+        return (q.frame, q.airtime)
+    }
+
+    // MARK: Uplinks
+
+    private func received(_ o: PacketOutcome) {
+        guard let f = inFlight.removeValue(forKey: o.transmission.tag) else { return }
+        let end = o.transmission.start + o.transmission.airtime
+        let heardBy = o.receptions.filter { $0.loss == nil }
+        onUplinkOutcome?(o, !heardBy.isEmpty)
+        guard !heardBy.isEmpty, var info = info(f.device) else { return }
+        counters.uplinksHeard += 1
+        counters.gatewayCopies += heardBy.count
+        let best = heardBy.sorted { $0.snrdB > $1.snrdB }
+        guard let phy = try? FrameDecoder.decode(f.frame) else { counters.rejected += 1; return }
+        switch phy {
+        case .joinRequest(let jr):
+            counters.joinRequests += 1
+            guard case .otaa(let devEUI, _, let appKey) = info.activation, devEUI == jr.devEUI,
+                  JoinCodec.verifyRequest(f.frame, appKey: CryptoKey(appKey)).valid,
+                  !usedNonces[devEUI, default: []].contains(jr.devNonce) else {
+                counters.joinRejected += 1
+                return
+            }
+            usedNonces[devEUI, default: []].insert(jr.devNonce)
+            if let old = info.session { byAddress[old.devAddr] = nil }
+            // DevAddr: NetID type 0, NwkID from the low bits of the NetID (LoRaWAN Backend Interfaces §13); the
+            // NwkAddr from the device's fleet number and its join count, so each join gets a fresh address.
+            let nwkAddr = (UInt32(truncatingIfNeeded: info.fleetID) &* 8 &+ UInt32(info.joins % 8)) & 0x1FF_FFFF
+            let addr = DevAddr(((config.netID & 0x7F) << 25) | nwkAddr)
+            info.joins += 1
+            // JoinNonce: a per-device counter of the join server (LoRaWAN 1.0.4 §6.2.3).
+            info.joinNonce += 1
+            let accept = JoinAccept(joinNonce: info.joinNonce, netID: config.netID, devAddr: addr, rx1DROffset: 0,
+                                    rx2DataRate: UInt8(region.rx2DataRate), rxDelay: 1)
+            let k = LoRaWANCrypto.sessionKeys10(appKey: CryptoKey(appKey), appNonce: info.joinNonce, netID: config.netID, devNonce: jr.devNonce)
+            info.session = Session(devAddr: addr, keys: SessionKeys(nwkSKey: k.nwkSKey, appSKey: k.appSKey))
+            info.snrHistory = []
+            info.dataRate = f.tx.dataRate
+            info.txPowerIndex = 0
+            byAddress[addr] = f.device
+            devices[f.device] = info
+            if let bytes = try? JoinCodec.encodeAccept(accept, appKey: CryptoKey(appKey)) {
+                if schedule(device: f.device, frame: bytes, uplink: f.tx, end: end, gateways: best.map(\.gateway),
+                            delay1: region.joinAcceptDelay1, delay2: region.joinAcceptDelay2) {
+                    counters.joinAccepts += 1
+                }
+            }
+        case .data(let frame):
+            guard let device = byAddress[frame.devAddr], device == f.device, var s = info.session,
+                  let fcnt = FCnt.reconstruct(frame.fcnt, last: s.fcntUp).value else {
+                counters.rejected += 1
+                return
+            }
+            if let last = s.fcntUp, fcnt < last { counters.rejected += 1; return }
+            let payload: [UInt8]
+            var commands: [MACCommand] = []
+            if config.crypto {
+                guard let opened = try? DataFrameCodec.open(f.frame, frame: frame, fcnt: fcnt, keys: s.keys), opened.micValid else {
+                    counters.rejected += 1
+                    return
+                }
+                payload = opened.payload
+                commands = opened.macCommands
+            } else {
+                payload = frame.frmPayload
+                commands = (try? MACCommand.decode(frame.fopts[...], direction: .uplink)) ?? []
+            }
+            let repeated = s.fcntUp == fcnt
+            s.fcntUp = fcnt
+            if repeated { counters.repeats += 1 } else { counters.uplinksAccepted += 1 }
+            onFrameAccepted?(device, repeated)
+            for c in commands {
+                if case .linkADRAns(let p, let d, let m) = c, p && d && m { s.adrRequested = false }
+            }
+            info.snrHistory.append(best.first?.snrdB ?? 0)
+            if info.snrHistory.count > 20 { info.snrHistory.removeFirst(info.snrHistory.count - 20) }
+            info.dataRate = f.tx.dataRate
+            info.session = s
+            devices[device] = info
+            if !repeated, let port = frame.fport, port > 0 {
+                onApplicationUplink?(device, port, payload, fcnt, end)
+            }
+            if config.adr, frame.fctrl.adr, !(s.adrRequested) { adr(device: device) }
+            let confirmed = frame.mtype == .confirmedDataUp
+            let session = self.info(device)?.session
+            let needs = confirmed || frame.fctrl.adrAckReq || !(session?.pendingMAC.isEmpty ?? true) || session?.pendingData != nil
+            if needs { sendDown(device: device, ack: confirmed, uplink: f.tx, end: end, gateways: best.map(\.gateway)) }
+        default:
+            counters.rejected += 1
+        }
+    }
+
+    /// Network-side ADR in the manner of The Things Stack: the best SNR of the last 20 uplinks, less the
+    /// demodulation floor of the data rate and the installation margin, gives steps of 3 dB: each raises the data
+    /// rate by one (up to DR5), the rest lower the power by 2 dB each.
+    private func adr(device: Int) {
+        guard var info = info(device), info.snrHistory.count >= 20, var s = info.session,
+              let m = region.dataRate(info.dataRate)?.modulation.lora else { return }
+        let maxSNR = info.snrHistory.max() ?? 0
+        var steps = Int(((maxSNR - LinkBudget.snrFloordB(sf: m.spreadingFactor) - config.adrMargindB) / 3).rounded(.down))
+        var dr = info.dataRate
+        let maxDR = region.uplinkDataRates.filter { $0.modulation.lora?.bandwidth == .bw125 }.map(\.index).max() ?? dr
+        var power = info.txPowerIndex
+        while steps > 0 && dr < maxDR { dr += 1; steps -= 1 }
+        while steps > 0 && power < region.txPowerOffsetsdB.count - 1 { power += 1; steps -= 1 }
+        guard dr != info.dataRate || power != info.txPowerIndex else { return }
+        let mask: UInt16 = region.defaultChannels.isEmpty ? 0xFF00 : 0x0007
+        s.pendingMAC.append(.linkADRReq(dataRate: UInt8(dr), txPower: UInt8(power), channelMask: mask, channelMaskControl: 0, nbTrans: 1))
+        s.adrRequested = true
+        info.session = s
+        info.txPowerIndex = power
+        info.snrHistory = []
+        devices[device] = info
+        counters.linkADRRequests += 1
+    }
+
+    private func sendDown(device: Int, ack: Bool, uplink: UplinkAir, end: Nanoseconds, gateways: [Int]) {
+        guard var s = info(device)?.session else { return }
+        let fopts = MACCommand.encode(s.pendingMAC)
+        var fctrl = FCtrl()
+        fctrl.ack = ack
+        let frame: [UInt8]
+        if config.crypto {
+            if fopts.count <= 15 {
+                guard let f = try? DataFrameCodec.encode(mtype: .unconfirmedDataDown, devAddr: s.devAddr, fcnt: s.fcntDown, fctrl: fctrl,
+                                                         fopts: fopts, fport: s.pendingData?.0, payload: s.pendingData?.1 ?? [], keys: s.keys) else { return }
+                frame = f
+            } else {
+                guard let f = try? DataFrameCodec.encode(mtype: .unconfirmedDataDown, devAddr: s.devAddr, fcnt: s.fcntDown, fctrl: fctrl,
+                                                         fport: 0, payload: fopts, keys: s.keys) else { return }
+                frame = f
+            }
+        } else {
+            frame = DataFrameCodec.encodeWithoutCrypto(mtype: .unconfirmedDataDown, devAddr: s.devAddr, fcnt: s.fcntDown, fctrl: fctrl,
+                                                        fopts: fopts, fport: s.pendingData?.0, payload: s.pendingData?.1 ?? [])
+        }
+        if schedule(device: device, frame: frame, uplink: uplink, end: end, gateways: gateways,
+                    delay1: region.receiveDelay1, delay2: region.receiveDelay1 + Time.second) {
+            s.fcntDown += 1
+            s.pendingMAC = []
+            s.pendingData = nil
+            if ack { counters.acks += 1 }
+            devices[device]?.session = s
+        }
+    }
+
+    /// Finds a gateway and a window for a downlink: RX1 if the latency allows, else RX2; the gateway must be up,
+    /// not already transmitting, and within its duty cycle.
+    private func schedule(device: Int, frame: [UInt8], uplink: UplinkAir, end: Nanoseconds, gateways: [Int],
+                          delay1: Nanoseconds, delay2: Nanoseconds) -> Bool {
+        let ready = end + latency(at: end)
+        for window in [1, 2] {
+            let at = end + (window == 1 ? delay1 : delay2)
+            guard ready <= at else { continue }
+            let dr = window == 1 ? (region.rx1DataRate(uplinkDR: uplink.dataRate, offset: 0) ?? uplink.dataRate) : region.rx2DataRate
+            let f = window == 1 ? rx1Frequency(uplink.frequencyHz) : region.rx2FrequencyHz
+            var m = region.dataRate(dr)?.modulation.lora ?? LoRaModulation(spreadingFactor: 12, bandwidth: .bw125)
+            m.crc = false
+            let airtime = AirtimeCalculator.loraUnchecked(m, payloadBytes: frame.count).nanoseconds
+            for g in gateways where !channel.isDown(g, from: at, to: at + airtime) && !gatewayBusy[g].contains(where: { $0.0 < at + airtime && $0.1 > at }) {
+                guard let allowed = gatewayTrackers[g].earliestStart(frequencyHz: f, airtime: airtime, now: at).time, allowed <= at else {
+                    counters.gatewayDutyCycleRefusals += 1
+                    gatewayDownlinks[g].dutyCycleRefusals += 1
+                    continue
+                }
+                gatewayDownlinks[g].downlinks += 1
+                gatewayDownlinks[g].airtime += airtime
+                gatewayTrackers[g].record(frequencyHz: f, start: at, airtime: airtime)
+                gatewayBusy[g].append((at, at + airtime))
+                if gatewayBusy[g].count > 64 { gatewayBusy[g].removeFirst(gatewayBusy[g].count - 64) }
+                channel.gatewayTransmits(g, start: at, end: at + airtime)
+                let power = window == 1 ? config.gatewayRX1PowerdBm : config.gatewayRX2PowerdBm
+                queued[device] = (window, at, frame, airtime, g, f, dr, power)
+                counters.downlinksScheduled += 1
+                onDownlinkSent?(device, window, airtime)
+                return true
+            }
+        }
+        counters.downlinksMissed += 1
+        return false
+    }
+
+    private func rx1Frequency(_ f: Int64) -> Int64 {
+        let down = region.downlinkChannels
+        guard !down.isEmpty, let i = region.uplinkChannels.firstIndex(where: { $0.frequencyHz == f }) else { return f }
+        return down[i % down.count].frequencyHz
+    }
+}
