@@ -19,9 +19,9 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# The main job on bundled defaults: a bay sensor's uplink at every EU868 data rate.
+# The main job on bundled defaults: a week of the Lorient-like fleet (Fixtures/scenarios/lorient.yaml).
 demo: build
-	$(BIN) budget --region EU868 --app-payload 11
+	$(BIN) simulate Fixtures/scenarios/lorient.yaml
 
 # Benchmarks (release build of the loraharness-bench target); figures go in the README.
 bench: deps

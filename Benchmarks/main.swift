@@ -7,6 +7,8 @@ registerChannelBenchmarks()
 registerDeviceBenchmarks()
 if CommandLine.arguments.dropFirst().first == "scaling" {
     runChannelScaling()
+} else if CommandLine.arguments.dropFirst().first == "fleet" {
+    runFleetBenchmarks()
 } else {
     runBenchmarks(filter: CommandLine.arguments.dropFirst().first)
 }

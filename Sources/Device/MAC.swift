@@ -20,6 +20,13 @@ public protocol Air: AnyObject {
     func uplink(device: Int, frame: [UInt8], transmission: UplinkAir)
     /// A receive window opens: the downlink sent to this device in this window, if any (frame, its airtime).
     func downlink(device: Int, window: Int, at: Nanoseconds, frequencyHz: Int64, dataRate: Int) -> (frame: [UInt8], airtime: Nanoseconds)?
+    /// Asked when an uplink ends: false when the network already knows it sends nothing in this uplink's receive
+    /// windows (the MAC then accounts both windows at once instead of opening each).
+    func mayAnswer(device: Int) -> Bool
+}
+
+extension Air {
+    public func mayAnswer(device: Int) -> Bool { true }
 }
 
 /// The radio side of an uplink.
@@ -421,6 +428,17 @@ public final class ClassAMAC {
             if let e = txEnd, e == t {
                 txEnd = nil
                 onTxDone?(txStart, e)
+                if let r1 = rx1At, let r2 = rx2At, air?.mayAnswer(device: device) == false {
+                    // Nothing will come: both windows listen for a preamble and close, with the same radio time
+                    // and the same end as when each is opened.
+                    let m1 = modulation(dr: settings.region.rx1DataRate(uplinkDR: lastUplinkDR, offset: rx1DROffset) ?? lastUplinkDR, uplink: false)
+                    let m2 = modulation(dr: rx2DataRate, uplink: false)
+                    onRadioTime?(true, 8 * m1.symbolNanoseconds, 0)
+                    onRadioTime?(true, 8 * m2.symbolNanoseconds, 0)
+                    rx1At = nil
+                    rx2At = nil
+                    rxDone = (max(r1 + 8 * m1.symbolNanoseconds, r2) + 8 * m2.symbolNanoseconds, 2, nil)
+                }
                 continue
             }
             if let r = rx1At, r == t {

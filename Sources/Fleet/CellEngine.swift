@@ -248,38 +248,40 @@ final class CellEngine {
             }
         }
         // The application.
-        server.onApplicationUplink = { [unowned self] device, port, payload, _, end in application(device: device, port: port, payload, at: end) }
-        server.onUplinkOutcome = { [unowned self] o, heard in
+        server.onApplicationUplink = { [unowned(unsafe) self] device, port, payload, _, end in application(device: device, port: port, payload, at: end) }
+        server.onUplinkOutcome = { [unowned(unsafe) self] o, heard in
             let d = o.transmission.device
             guard d < sensors.count, !heard else { return }
             sensors[d].losses[(o.loss ?? .noGateway).index] += 1
         }
-        server.onFrameAccepted = { [unowned self] device, repeated in
+        server.onFrameAccepted = { [unowned(unsafe) self] device, repeated in
             if !repeated, device < sensors.count { sensors[device].delivered += 1 }
         }
     }
 
+    /// The closures between firmware, MAC and engine. The engine owns every sensor and outlives the run, so the
+    /// captures are unowned(unsafe): no reference counting on the hot path.
     private func wire(_ s: Sensor) {
         let st = s.settings
         let energy = st.energy
         let fw = s.firmware, mac = s.mac
-        fw.radioSend = { [unowned self, unowned mac] port, bytes, _ in mac.send(fport: port, payload: bytes, confirmed: st.confirmed, now: now) }
-        fw.payloadBudget = { [unowned mac] in mac.payloadBudget }
-        fw.batteryMillivolts = { [unowned self, unowned s] in
+        fw.radioSend = { [unowned(unsafe) self, unowned(unsafe) mac] port, bytes, _ in mac.send(fport: port, payload: bytes, confirmed: st.confirmed, now: now) }
+        fw.payloadBudget = { [unowned(unsafe) mac] in mac.payloadBudget }
+        fw.batteryMillivolts = { [unowned(unsafe) self, unowned(unsafe) s] in
             st.battery.millivolts(usedMicrocoulombs: s.ledger.totalMicrocoulombs + energy.sleepMicroamps * Double(now) * 1e-9)
         }
         fw.temperatureTenths = { nil }
-        fw.onWake = { [unowned s] in s.ledger.mcu(energy.mcuActivePerEvent, milliamps: energy.mcuActiveMilliamps) }
-        mac.onTxDone = { [unowned fw] start, end in fw.txDone(start: start, end: end, at: end) }
-        mac.onApplicationDownlink = { [unowned self, unowned fw, unowned s] port, bytes in
+        fw.onWake = { [unowned(unsafe) s] in s.ledger.mcu(energy.mcuActivePerEvent, milliamps: energy.mcuActiveMilliamps) }
+        mac.onTxDone = { [unowned(unsafe) fw] start, end in fw.txDone(start: start, end: end, at: end) }
+        mac.onApplicationDownlink = { [unowned(unsafe) self, unowned(unsafe) fw, unowned(unsafe) s] port, bytes in
             s.dayDownlinks += 1
             fw.downlink(port: port, bytes, at: now)
         }
-        mac.onRadioTime = { [unowned s] rx, ns, power in
+        mac.onRadioTime = { [unowned(unsafe) s] rx, ns, power in
             if rx { s.ledger.rx(ns, milliamps: energy.rxMilliamps) } else { s.ledger.tx(ns, milliamps: energy.txMilliamps(powerIndex: power)) }
         }
         mac.batteryLevel = { 254 }
-        mac.onTransmit = { [unowned self, unowned s] r in audit(s, r) }
+        mac.onTransmit = { [unowned(unsafe) self, unowned(unsafe) s] r in audit(s, r) }
     }
 
     /// Fair use (airtime per day) and the duty-cycle audit: the airtime in the same sub-band over the hour before

@@ -285,17 +285,18 @@ public struct FleetReport: Sendable, Codable {
                    String(format: "%.3f", s.occupancyErrorMean), String(s.occupancyErrorMax)])
         }
         out.append("")
-        out.append(t.render(indent: "  "))
+        out.append(t.render(indent: "  ").trimmingCharacters(in: .newlines))
         if siteResults.count > 40 { out.append("  … and \(siteResults.count - 40) more sites (--json or --report for all)") }
         let active = gatewayResults.filter { $0.received > 0 || $0.downlinks > 0 || !$0.losses.isEmpty }
         if !active.isEmpty {
-            var g = TextTable(["gateway", "received", "lost", "downlinks", "DL airtime", "DC refusals"], alignments: [.left, .right, .right, .right, .right, .right])
+            var g = TextTable(["gateway", "received", "not received", "downlinks", "DL airtime", "DC refusals"],
+                              alignments: [.left, .right, .right, .right, .right, .right])
             for r in active.prefix(20) {
                 g.add([r.name, String(r.received), String(r.losses.values.reduce(0, +)), String(r.downlinks), DurationFormat.human(r.downlinkAirtime),
                        String(r.dutyCycleRefusals)])
             }
             out.append("")
-            out.append(g.render(indent: "  "))
+            out.append(g.render(indent: "  ").trimmingCharacters(in: .newlines))
             if active.count > 20 { out.append("  … and \(active.count - 20) more gateways") }
         }
         if !assertions.isEmpty {

@@ -92,6 +92,7 @@ public final class NetworkServer: Air {
     private var byAddress: [DevAddr: Int] = [:]
     private var usedNonces: [EUI64: Set<UInt16>] = [:]
     private var inFlight: [Int: (device: Int, frame: [UInt8], tx: UplinkAir)] = [:]
+    private var inFlightCount: [Int] = []
     private var nextTag = 0
     private var queued: [Int: (window: Int, at: Nanoseconds, frame: [UInt8], airtime: Nanoseconds, gateway: Int, frequency: Int64, dr: Int, power: Double)] = [:]
     private var gatewayTrackers: [DutyCycleTracker]
@@ -146,9 +147,16 @@ public final class NetworkServer: Air {
         let tag = nextTag
         nextTag += 1
         inFlight[tag] = (device, frame, tx)
+        if inFlightCount.count <= device { inFlightCount += Array(repeating: 0, count: device + 1 - inFlightCount.count) }
+        inFlightCount[device] += 1
         channel.transmit(Transmission(device: device, start: tx.start, airtime: tx.airtime, frequencyHz: tx.frequencyHz,
                                       spreadingFactor: tx.spreadingFactor, bandwidth: tx.bandwidth, txPowerdBm: tx.txPowerdBm,
                                       payloadBytes: frame.count, tag: tag))
+    }
+
+    /// Nothing queued and no uplink of the device still undecided on the channel: its windows stay empty.
+    public func mayAnswer(device: Int) -> Bool {
+        queued[device] != nil || (device < inFlightCount.count && inFlightCount[device] > 0)
     }
 
     public func downlink(device: Int, window: Int, at: Nanoseconds, frequencyHz: Int64, dataRate: Int) -> (frame: [UInt8], airtime: Nanoseconds)? {
@@ -187,6 +195,7 @@ public final class NetworkServer: Air {
 
     private func received(_ o: PacketOutcome) {
         guard let f = inFlight.removeValue(forKey: o.transmission.tag) else { return }
+        if f.device < inFlightCount.count { inFlightCount[f.device] -= 1 }
         let end = o.transmission.start + o.transmission.airtime
         let heardBy = o.receptions.filter { $0.loss == nil }
         onUplinkOutcome?(o, !heardBy.isEmpty)

@@ -31,9 +31,13 @@ typedef struct {
 static void put_bits(bit_writer_t *w, uint32_t value, unsigned width)
 {
     unsigned i = width;
+    if (w->buf == NULL) { /* counting pass: only the length matters */
+        w->pos += width;
+        return;
+    }
     while (i > 0u) {
         i--;
-        if (w->buf != NULL && ((value >> i) & 1u) != 0u) {
+        if (((value >> i) & 1u) != 0u) {
             size_t byte = w->pos >> 3;
             if (byte < w->cap) {
                 w->buf[byte] = (uint8_t)(w->buf[byte] | (0x80u >> (w->pos & 7u)));
