@@ -53,12 +53,22 @@ let package = Package(
         // Fleet: sites, firmware-in-the-loop sensors, the network server on the channel, what residents see; cells, shards.
         .target(name: "Fleet", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Network", "Codecs", "CFirmware"],
                 swiftSettings: optimised),
+        // libserialport, found through pkg-config (Debian: libserialport-dev).
+        .systemLibrary(name: "CLibSerialPort", pkgConfig: "libserialport", providers: [.apt(["libserialport-dev"])]),
+        // Serial: transports (libserialport, termios, TCP), lines and expect, session logs, dialect profiles.
+        .target(name: "CPty", path: "Sources/CPty"),
+        .target(name: "Serial", dependencies: ["HarnessCore", "CLibSerialPort", "CPty"], swiftSettings: optimised),
+        // Emulator: a simulated board on a pseudo-terminal, speaking a profile's dialect.
+        .target(name: "Emulator", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Codecs", "Serial", "CFirmware"],
+                swiftSettings: optimised),
+        // FlashTest: plans and their runner against a board (real or emulated), JUnit, production logs.
+        .target(name: "FlashTest", dependencies: ["HarnessCore", "RadioLink", "Codecs", "Serial"], swiftSettings: optimised),
         // Traces: pcap/pcapng with LoRaTap, and (later) the trace readers and replay.
         .target(name: "Traces", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN"], swiftSettings: optimised),
         .executableTarget(
             name: "loraharness",
             dependencies: [
-                "HarnessCore", "RadioLink", "LoRaWAN", "Traces", "Codecs", "Network", "Device", "Fleet",
+                "HarnessCore", "RadioLink", "LoRaWAN", "Traces", "Codecs", "Network", "Device", "Fleet", "Serial", "Emulator", "FlashTest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -60,6 +60,9 @@ public struct MACSettings: Sendable {
     public var joinDataRate: Int
     /// Encrypt and sign data frames (off only for scale runs of the simulator, whose network then skips the MIC).
     public var crypto = true
+    /// A send before joining starts the join (as LoRaMac-node's examples do); off for modems whose host joins
+    /// explicitly (AT+JOIN), where a send before joining is refused.
+    public var joinOnSend = true
 
     public init(region: RegionParameters, subBands: [SubBand]? = nil, dutyCyclePolicy: DutyCyclePolicy? = nil, adr: Bool = true,
                 dataRate: Int? = nil, txPowerIndex: Int = 0, confirmedTrials: Int = 8, joinDataRate: Int? = nil) {
@@ -268,7 +271,7 @@ public final class ClassAMAC {
     /// The firmware asks to send an application payload.
     public func send(fport: UInt8, payload: [UInt8], confirmed: Bool, now: Nanoseconds) -> SendResult {
         guard joined else {
-            if !joining, case .otaa = activation { startJoin(now: now) }
+            if settings.joinOnSend, !joining, case .otaa = activation { startJoin(now: now) }
             return .notJoined
         }
         if pending != nil || now < rxBusyUntil { return .busy }
@@ -400,6 +403,12 @@ public final class ClassAMAC {
     }
 
     // MARK: - Joining
+
+    /// Starts an OTAA join now (a modem's join command); nothing when already joining.
+    public func startJoinNow(now: Nanoseconds) {
+        guard !joining, case .otaa = activation else { return }
+        startJoin(now: now)
+    }
 
     private func startJoin(now: Nanoseconds) {
         joining = true
@@ -676,6 +685,18 @@ public final class ClassAMAC {
             break
         }
     }
+
+    /// The host sets the data rate (a modem's AT+DR): used from the next uplink; false when the region has no
+    /// such uplink data rate.
+    @discardableResult
+    public func setDataRate(_ dr: Int) -> Bool {
+        guard settings.region.dataRate(dr)?.modulation.lora != nil, settings.region.maxApplicationPayload(dr: dr) != nil else { return false }
+        dataRate = dr
+        return true
+    }
+
+    /// The host switches ADR on or off (a modem's AT+ADR).
+    public func setADR(_ on: Bool) { settings.adr = on }
 
     /// For tests and the emulator: sets the TX power index directly (as a LinkADRReq would).
     public func adrTestHook_setPower(_ index: Int) { txPowerIndex = index }

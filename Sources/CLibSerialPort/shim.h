@@ -1,0 +1,2 @@
+/* libserialport (Debian: libserialport-dev), found through pkg-config `libserialport`. */
+#include <libserialport.h>

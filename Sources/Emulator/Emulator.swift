@@ -1,0 +1,405 @@
+import CFirmware
+import Codecs
+import Device
+import Foundation
+import HarnessCore
+import LoRaWAN
+import RadioLink
+import Serial
+
+/// Fault switches, for testing the harness against a misbehaving board.
+public struct EmulatorFaults: Sendable, Equatable {
+    /// Each byte the board writes is lost with this probability.
+    public var dropRate = 0.0
+    /// Each byte the board writes is replaced by a random one with this probability.
+    public var garbleRate = 0.0
+    /// After this many commands the board stops answering for `stallFor`.
+    public var stallAfter: Int?
+    public var stallFor: Nanoseconds = 5 * Time.second
+    /// After this many commands the line drops (the pty is closed).
+    public var disconnectAfter: Int?
+    /// After this many commands the board resets halfway through its answer.
+    public var rebootAfter: Int?
+    /// The board answers nothing at all.
+    public var silent = false
+    public init() {}
+
+    /// `drop=0.01,garble=0.02,stall=3@5s,disconnect=10,reboot=4,silent`.
+    public static func parse(_ text: String) throws(InputError) -> EmulatorFaults {
+        var f = EmulatorFaults()
+        for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
+            let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+            func rate() throws(InputError) -> Double {
+                guard kv.count == 2, let v = Double(kv[1]), (0...1).contains(v) else { throw InputError("'\(part)': a rate from 0 to 1") }
+                return v
+            }
+            func count() throws(InputError) -> Int {
+                guard kv.count == 2, let v = Int(kv[1]), v >= 0 else { throw InputError("'\(part)': a number of commands") }
+                return v
+            }
+            switch kv[0] {
+            case "drop": f.dropRate = try rate()
+            case "garble": f.garbleRate = try rate()
+            case "disconnect": f.disconnectAfter = try count()
+            case "reboot": f.rebootAfter = try count()
+            case "silent": f.silent = true
+            case "stall":
+                guard kv.count == 2 else { throw InputError("'\(part)': stall=N@DURATION (after N commands, for DURATION)") }
+                let p = kv[1].split(separator: "@").map(String.init)
+                guard p.count == 2, let n = Int(p[0]) else { throw InputError("'\(part)': stall=N@DURATION (after N commands, for DURATION)") }
+                f.stallAfter = n
+                f.stallFor = try DurationFormat.parse(p[1])
+            default:
+                throw InputError("unknown fault '\(kv[0])'; faults: drop=P, garble=P, stall=N@DURATION, disconnect=N, reboot=N, silent")
+            }
+        }
+        return f
+    }
+}
+
+public struct EmulatorOptions: Sendable {
+    public var profile: DialectProfile
+    public var kind: SensorKind = .bay
+    /// Generated vehicles at the sensor (bay or gate of a site).
+    public var traffic: TrafficProfile?
+    /// The board's clock runs this many times faster than the wall clock.
+    public var timeScale = 1.0
+    public var seed: UInt64 = 1
+    public var faults = EmulatorFaults()
+    public var devEUI = EUI64(0x70B3_D57E_D000_1234)
+    /// Virtual time 0 (for generated traffic).
+    public var startUnixSeconds: Int64 = 1_774_224_000
+    public init(profile: DialectProfile) { self.profile = profile }
+}
+
+/// A board on a pseudo-terminal: the simulated device (the firmware in the loop for this project's sensor, a
+/// Class A MAC and a minimal network that answers joins) speaking its profile's dialect, with real timing scaled by
+/// `timeScale`. `path` is the line a harness opens.
+public final class Emulator: @unchecked Sendable {
+    public let options: EmulatorOptions
+    public let pty: PseudoTerminal
+    public var path: String { pty.slavePath }
+
+    let lock = NSLock()
+    private var thread: Thread?
+    private var running = false
+    private var finished = DispatchSemaphore(value: 0)
+    let wallStart = DispatchTime.now().uptimeNanoseconds
+    var rng: SeededRandom
+    var inputBuffer: [UInt8] = []
+    var sawCR = false
+    var commandsSeen = 0
+    var stalledUntilWall: UInt64 = 0
+    var disconnected = false
+    /// Lines scheduled for output at a virtual time.
+    var scheduled: [(at: Nanoseconds, line: String)] = []
+    let device: EmulatedDevice
+    var dialect: DialectHandler
+
+    public init(options: EmulatorOptions) throws(SerialError) {
+        self.options = options
+        pty = try PseudoTerminal()
+        rng = SeededRandom.stream(seed: options.seed, 0xE0)
+        device = EmulatedDevice(options: options)
+        switch options.profile.dialect {
+        case .rui3: dialect = RUI3Dialect()
+        case .wioE5: dialect = WioE5Dialect()
+        case .rn2483: dialect = RN2483Dialect()
+        }
+        device.output = { [unowned self] line in emit(line) }
+        device.onRadioEvent = { [unowned self] e in dialect.radioEvent(e, emulator: self) }
+    }
+
+    /// Virtual time now.
+    var now: Nanoseconds { Int64(Double(DispatchTime.now().uptimeNanoseconds - wallStart) * options.timeScale) }
+
+    /// Starts the board on a thread (it prints its banner at once).
+    public func start() {
+        lock.lock()
+        running = true
+        lock.unlock()
+        let t = Thread { [self] in
+            loop()
+            finished.signal()
+        }
+        t.name = "emulator"
+        thread = t
+        t.start()
+    }
+
+    /// Stops the board and hangs up the line.
+    public func stop() {
+        lock.lock()
+        let wasRunning = running
+        running = false
+        lock.unlock()
+        if wasRunning && thread != nil { finished.wait() }
+        pty.close()
+    }
+
+    /// Runs on the calling thread until `stop()` (from another thread) or the duration of wall time.
+    public func run(forWall duration: Nanoseconds? = nil) {
+        lock.lock(); running = true; lock.unlock()
+        let end = duration.map { DispatchTime.now().uptimeNanoseconds + UInt64($0) }
+        loop(untilWall: end)
+    }
+
+    private var isRunning: Bool { lock.lock(); defer { lock.unlock() }; return running }
+
+    private func loop(untilWall end: UInt64? = nil) {
+        device.boot(at: now, cause: OCC_RESET_POWER_ON, dialect: dialect, emulator: self)
+        while isRunning && !disconnected {
+            if let end, DispatchTime.now().uptimeNanoseconds >= end { break }
+            let t = now
+            device.advance(to: t)
+            flushScheduled(upTo: t)
+            // Sleep until the next thing the board has to do, or input.
+            var next = device.nextEventTime ?? (t + Time.second)
+            if let s = scheduled.map(\.at).min() { next = min(next, s) }
+            let wallWait = Int64(Double(max(0, next - t)) / options.timeScale)
+            let bytes = pty.read(timeout: min(max(wallWait, Time.millisecond), 50 * Time.millisecond))
+            if !bytes.isEmpty { feed(bytes) }
+        }
+    }
+
+    private func feed(_ bytes: [UInt8]) {
+        for b in bytes {
+            if sawCR && b == 0x0A { sawCR = false; continue }
+            sawCR = b == 0x0D
+            if b == 0x0D || b == 0x0A {
+                let line = String(decoding: inputBuffer, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                inputBuffer = []
+                if !line.isEmpty { command(line) }
+            } else if inputBuffer.count < 512 {
+                inputBuffer.append(b)
+            }
+        }
+    }
+
+    private func command(_ line: String) {
+        commandsSeen += 1
+        let f = options.faults
+        if f.silent { return }
+        if DispatchTime.now().uptimeNanoseconds < stalledUntilWall { return }
+        if let n = f.stallAfter, commandsSeen == n + 1 {
+            stalledUntilWall = DispatchTime.now().uptimeNanoseconds + UInt64(f.stallFor)
+            return
+        }
+        if let n = f.disconnectAfter, commandsSeen > n {
+            disconnected = true
+            pty.close()
+            return
+        }
+        let t = now
+        device.advance(to: t)
+        let answer = dialect.handle(line, emulator: self)
+        if let n = f.rebootAfter, commandsSeen == n + 1 {
+            // The board resets halfway through its answer.
+            if let first = answer.first { write(String(first.prefix(max(1, first.count / 2)))) }
+            device.boot(at: now, cause: OCC_RESET_WATCHDOG, dialect: dialect, emulator: self)
+            return
+        }
+        for a in answer { emit(a) }
+    }
+
+    /// Writes one line now (CR LF), through the fault switches.
+    func emit(_ line: String) { write(line + "\r\n") }
+
+    /// A line after `delay` of virtual time.
+    func emit(_ line: String, after delay: Nanoseconds) { scheduled.append((now + delay, line)) }
+
+    private func flushScheduled(upTo t: Nanoseconds) {
+        guard !scheduled.isEmpty else { return }
+        let due = scheduled.enumerated().filter { $0.element.at <= t }.sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+        guard !due.isEmpty else { return }
+        let dueIndexes = Set(due.map(\.offset))
+        for d in due { emit(d.element.line) }
+        scheduled = scheduled.enumerated().filter { !dueIndexes.contains($0.offset) }.map(\.element)
+    }
+
+    private func write(_ text: String) {
+        guard !disconnected, !options.faults.silent else { return }
+        var bytes: [UInt8] = []
+        for b in text.utf8 {
+            if options.faults.dropRate > 0 && rng.nextDouble() < options.faults.dropRate { continue }
+            if options.faults.garbleRate > 0 && rng.nextDouble() < options.faults.garbleRate {
+                bytes.append(UInt8(truncatingIfNeeded: rng.next()))
+                continue
+            }
+            bytes.append(b)
+        }
+        pty.write(bytes)
+    }
+}
+
+/// Radio happenings the dialect turns into its event lines.
+enum RadioEvent {
+    case joined(DevAddr)
+    case joinFailed
+    /// A send finished (after its receive windows): whether it was acknowledged (confirmed) and any downlink.
+    case sendDone(acked: Bool, downlink: (port: UInt8, payload: [UInt8])?)
+}
+
+/// The simulated board behind any dialect: keys and settings the dialect sets, joining, sending, and for this
+/// project's sensor the firmware core with its console.
+final class EmulatedDevice {
+    let options: EmulatorOptions
+    var devEUI: EUI64
+    var joinEUI = EUI64(0)
+    var appKey: AES128Key?
+    var region: RegionParameters = RegionID.eu868.parameters
+    var dataRate: Int?
+    var adr = true
+    var port: UInt8 = 1
+    var mac: ClassAMAC?
+    let network: MiniNetwork
+    var firmware: FirmwareDevice?
+    var joining = false
+    var joinAttempts = 0
+    var sending = false
+    var lastDownlink: (port: UInt8, payload: [UInt8])?
+    var acked = false
+    var devNonce: UInt16 = 0
+    var output: ((String) -> Void)?
+    var onRadioEvent: ((RadioEvent) -> Void)?
+    private var now: Nanoseconds = 0
+    private var traffic: SiteTraffic?
+    private var stimuli: [TimedStimulus] = []
+    private var stimulusIndex = 0
+    private var trafficHorizon: Nanoseconds = 0
+
+    init(options: EmulatorOptions) {
+        self.options = options
+        devEUI = options.devEUI
+        network = MiniNetwork(region: RegionID.eu868.parameters, seed: options.seed)
+        if let t = options.traffic { traffic = SiteTraffic(profile: t, startUnixSeconds: options.startUnixSeconds, seed: options.seed) }
+    }
+
+    var joined: Bool { mac?.joined ?? false }
+
+    func boot(at t: Nanoseconds, cause: occ_reset_cause_t, dialect: DialectHandler, emulator: Emulator) {
+        now = t
+        mac?.reset(at: t)
+        mac = nil
+        joining = false
+        sending = false
+        for line in dialect.banner(emulator: emulator) { output?(line) }
+        if options.profile.firmwareConsole {
+            let fw = firmware ?? FirmwareDevice(kind: options.kind == .gate ? OCC_KIND_GATE : OCC_KIND_BAY, devEUI: devEUI.bigEndianBytes)
+            firmware = fw
+            fw.onConsoleLine = { [unowned self] line in output?(line) }
+            fw.radioSend = { [unowned self] p, bytes, confirmed in send(port: p, payload: bytes, confirmed: confirmed, fromFirmware: true) }
+            fw.payloadBudget = { [unowned self] in mac?.payloadBudget ?? (region.maxApplicationPayload(dr: dataRate ?? 0) ?? 11) }
+            fw.batteryMillivolts = { 3600 }
+            fw.start(at: t, cause: cause)
+        }
+    }
+
+    /// Starts an OTAA join with the keys set so far; false when a key is missing.
+    func join() -> Bool {
+        guard let appKey else { return false }
+        let activation = Activation.otaa(devEUI: devEUI, joinEUI: joinEUI, appKey: appKey)
+        var s = MACSettings(region: region, adr: adr, dataRate: dataRate)
+        s.joinOnSend = false
+        let m = ClassAMAC(device: 0, activation: activation, settings: s, seed: options.seed, devNonce: devNonce)
+        network.register(device: 0, activation: activation)
+        m.air = network
+        m.onTxDone = { [unowned self] start, end in firmware?.txDone(start: start, end: end, at: end) }
+        m.onApplicationDownlink = { [unowned self] p, bytes in
+            lastDownlink = (p, bytes)
+            firmware?.downlink(port: p, bytes, at: now)
+        }
+        m.onEvent = { [unowned self] t, e in macEvent(t, e) }
+        mac = m
+        joining = true
+        joinAttempts = 0
+        m.startJoinNow(now: now)
+        return true
+    }
+
+    private func macEvent(_ t: Nanoseconds, _ e: MACEvent) {
+        switch e {
+        case .joinAccepted(let addr):
+            joining = false
+            devNonce = mac?.devNonce ?? devNonce
+            onRadioEvent?(.joined(addr))
+        case .joinNoAnswer:
+            joinAttempts += 1
+            if joinAttempts >= 8 {
+                joining = false
+                devNonce = mac?.devNonce ?? devNonce
+                mac = nil
+                onRadioEvent?(.joinFailed)
+            }
+        case .downlink(_, _, _, let ack, _):
+            if ack { acked = true }
+        default:
+            break
+        }
+    }
+
+    enum SendOutcome { case ok, busy, dutyCycle, notJoined, tooLong }
+
+    func send(port: UInt8, payload: [UInt8], confirmed: Bool, fromFirmware: Bool = false) -> SendResult {
+        guard let mac, mac.joined else { return .notJoined }
+        let r = mac.send(fport: port, payload: payload, confirmed: confirmed, now: now)
+        if r == .ok && !fromFirmware {
+            sending = true
+            acked = false
+            lastDownlink = nil
+        }
+        return r
+    }
+
+    var nextEventTime: Nanoseconds? {
+        var t: [Nanoseconds] = []
+        if let m = mac?.nextEventTime { t.append(m) }
+        if let f = firmware?.timerAt { t.append(max(f, now)) }
+        if let s = nextStimulusTime() { t.append(s) }
+        return t.min()
+    }
+
+    private func nextStimulusTime() -> Nanoseconds? {
+        if var tr = traffic, trafficHorizon <= now {
+            trafficHorizon = now + Time.hour
+            let events = tr.events(until: trafficHorizon, bay: options.kind == .bay ? 0 : nil)
+            traffic = tr
+            stimuli = Array(stimuli[stimulusIndex...]) + events
+            stimulusIndex = 0
+        }
+        return stimulusIndex < stimuli.count ? stimuli[stimulusIndex].at : nil
+    }
+
+    func advance(to t: Nanoseconds) {
+        var guardCount = 0
+        while guardCount < 10_000, let next = nextEventTime, next <= t {
+            guardCount += 1
+            now = max(now, next)
+            mac?.advance(to: now)
+            while stimulusIndex < stimuli.count, stimuli[stimulusIndex].at <= now {
+                switch stimuli[stimulusIndex].stimulus {
+                case .detect(let on): firmware?.detection(on, at: now)
+                case .lane(let lane, let active): firmware?.vehicle(lane: lane, active: active, at: now)
+                default: break
+                }
+                stimulusIndex += 1
+            }
+            if let ft = firmware?.timerAt, ft <= now { firmware?.timer(at: now) }
+            checkSendDone()
+        }
+        now = max(now, t)
+        checkSendDone()
+    }
+
+    private func checkSendDone() {
+        if sending, let mac, !mac.isBusy {
+            sending = false
+            onRadioEvent?(.sendDone(acked: acked, downlink: lastDownlink))
+        }
+    }
+
+    /// The firmware console (ATC+ commands) of this project's sensor.
+    func console(_ line: String) {
+        firmware?.console(line, at: now)
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import HarnessCore
+
+public enum FlashTestReport {
+    static func xml(_ s: String) -> String {
+        var o = ""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "&": o += "&amp;"
+            case "<": o += "&lt;"
+            case ">": o += "&gt;"
+            case "\"": o += "&quot;"
+            default: if ch.value < 0x20 && ch != "\n" && ch != "\t" { o += "?" } else { o.unicodeScalars.append(ch) }
+            }
+        }
+        return o
+    }
+
+    /// JUnit XML for one board: a test suite, one test case per step (skipped steps marked so).
+    public static func junit(_ r: BoardResult) -> String {
+        let failures = r.steps.filter { $0.status == .failed }.count
+        let skipped = r.steps.filter { $0.status == .skipped }.count
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<testsuites name=\"loraharness flash-test\" tests=\"\(r.steps.count)\" failures=\"\(failures)\" errors=\"0\" time=\"\(String(format: "%.3f", r.seconds))\">\n"
+        out += "  <testsuite name=\"\(xml(r.plan)) on \(xml(r.port))\" tests=\"\(r.steps.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\" time=\"\(String(format: "%.3f", r.seconds))\">\n"
+        out += "    <properties>\n"
+        for (k, v) in [("port", r.port), ("profile", r.profile), ("devEUI", r.devEUI ?? ""), ("firmware", r.firmware ?? "")] {
+            out += "      <property name=\"\(k)\" value=\"\(xml(v))\"/>\n"
+        }
+        out += "    </properties>\n"
+        for s in r.steps {
+            out += "    <testcase classname=\"flash-test.\(xml(r.plan))\" name=\"\(xml(s.name))\" time=\"\(String(format: "%.3f", s.seconds))\""
+            switch s.status {
+            case .passed:
+                out += ">\n      <system-out>\(xml(s.detail))</system-out>\n    </testcase>\n"
+            case .skipped:
+                out += ">\n      <skipped message=\"\(xml(s.detail))\"/>\n    </testcase>\n"
+            case .failed:
+                var body = s.detail
+                if let e = s.expected { body += "\nexpected: \(e)" }
+                if let g = s.got { body += "\ngot: \(g)" }
+                if !s.lastLines.isEmpty { body += "\nlast lines from the board:\n" + s.lastLines.joined(separator: "\n") }
+                out += ">\n      <failure message=\"\(xml(s.detail))\" type=\"step\">\(xml(body))</failure>\n    </testcase>\n"
+            }
+        }
+        out += "  </testsuite>\n</testsuites>\n"
+        return out
+    }
+
+    /// The diagnosis of a failed board, for people.
+    public static func diagnosis(_ r: BoardResult) -> String? {
+        guard let step = r.steps.first(where: { $0.status == .failed }) else { return nil }
+        var lines = ["\(r.port): step '\(step.name)' failed: \(step.detail)"]
+        if let e = step.expected { lines.append("  expected: \(e)") }
+        if let g = step.got { lines.append("  got:      \(g)") }
+        if !step.lastLines.isEmpty {
+            lines.append("  last lines from the board:")
+            lines += step.lastLines.map { "    " + $0 }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The production log: one CSV row per board tested, appended.
+/// `time,port,usb_serial,dev_eui,firmware,result,failing_step`.
+public struct ProductionLog {
+    public let path: String
+    public static let header = "time,port,usb_serial,dev_eui,firmware,result,failing_step"
+
+    public init(path: String) { self.path = path }
+
+    public struct Row: Sendable, Equatable {
+        public var time: String
+        public var port: String
+        public var usbSerial: String
+        public var devEUI: String
+        public var firmware: String
+        public var passed: Bool
+        public var failingStep: String
+    }
+
+    static func field(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    public func append(_ r: BoardResult) throws(InputError) {
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: path) {
+            guard fm.createFile(atPath: path, contents: Data((ProductionLog.header + "\n").utf8)) else {
+                throw InputError("cannot create the production log", at: .file(path))
+            }
+        }
+        guard let h = FileHandle(forWritingAtPath: path) else { throw InputError("cannot append to the production log", at: .file(path)) }
+        defer { try? h.close() }
+        let time = ISO8601DateFormatter().string(from: Date())
+        let row = [time, r.port, r.usbSerial ?? "", r.devEUI ?? "", r.firmware ?? "", r.passed ? "pass" : "fail", r.failingStep ?? ""]
+            .map(ProductionLog.field).joined(separator: ",")
+        h.seekToEndOfFile()
+        h.write(Data((row + "\n").utf8))
+    }
+
+    /// Every row so far (a missing log is empty); malformed rows name their line.
+    public func rows() throws(InputError) -> [Row] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        var out: [Row] = []
+        for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where i > 0 {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard f.count >= 7 else { throw InputError("a production log row has 7 fields", at: .line(file: path, line: i + 1)) }
+            out.append(Row(time: f[0], port: f[1], usbSerial: f[2], devEUI: f[3], firmware: f[4], passed: f[5] == "pass", failingStep: f[6]))
+        }
+        return out
+    }
+
+    /// The last result per board key (DevEUI when known, else port).
+    public func lastResults() throws(InputError) -> [String: Bool] {
+        var last: [String: Bool] = [:]
+        for r in try rows() {
+            if !r.devEUI.isEmpty { last[r.devEUI] = r.passed }
+            last["port:" + r.port] = r.passed
+        }
+        return last
+    }
+}

@@ -1,0 +1,501 @@
+import Codecs
+import Foundation
+import HarnessCore
+import RadioLink
+import Serial
+
+public struct StepResult: Sendable, Codable, Equatable {
+    public enum Status: String, Sendable, Codable { case passed, failed, skipped }
+    public var name: String
+    public var status: Status
+    public var seconds: Double
+    /// What the step found (or why it failed).
+    public var detail: String
+    public var expected: String?
+    public var got: String?
+    /// The board's last lines, on failure (keys redacted).
+    public var lastLines: [String]
+}
+
+public struct BoardResult: Sendable, Codable {
+    public var port: String
+    public var plan: String
+    public var profile: String
+    public var devEUI: String?
+    public var firmware: String?
+    public var usbSerial: String?
+    public var steps: [StepResult]
+    public var passed: Bool
+    public var failingStep: String?
+    /// The port could not be opened (missing, busy, permission): bad input rather than a failed board.
+    public var portError: String?
+    public var seconds: Double
+}
+
+/// A step that did not hold: what was expected and what came.
+struct StepFailure: Error {
+    var message: String
+    var expected: String?
+    var got: String?
+}
+
+public struct FlashTestOptions: Sendable {
+    public var firmware: String?
+    public var manifest: ManifestEntry?
+    /// The board's clock runs this many times faster (an emulator with --time-scale): timeouts shrink, measured
+    /// durations are scaled back to the board's time.
+    public var timeScale = 1.0
+    /// Write the session log here.
+    public var sessionLog: String?
+    public var seed: UInt64 = 1
+    public init() {}
+}
+
+/// Runs a plan on one board.
+public final class FlashTestRunner {
+    public let plan: FlashTestPlan
+    public let profile: DialectProfile
+    public let port: String
+    public let options: FlashTestOptions
+    private var session: LineSession?
+    private var result: BoardResult
+    private var lastSendStart: Nanoseconds?
+    private var lastPayloadBytes = 0
+    private var lastDataRate: Int
+    private var bannerDevEUI: String?
+
+    public init(plan: FlashTestPlan, profile: DialectProfile, port: String, options: FlashTestOptions) {
+        self.plan = plan
+        self.profile = profile
+        self.port = port
+        self.options = options
+        lastDataRate = plan.dataRate
+        result = BoardResult(port: port, plan: plan.name, profile: profile.name, steps: [], passed: false, seconds: 0)
+    }
+
+    private var s: LineSession {
+        get throws(StepFailure) {
+            guard let session else { throw StepFailure(message: "the port is not open") }
+            return session
+        }
+    }
+
+    /// Runs every step (stopping at the first failure: later steps are skipped); `onStep` sees each result.
+    public func run(onStep: (StepResult) -> Void = { _ in }) -> BoardResult {
+        let start = Date()
+        do {
+            let transport = try SerialPorts.open(port, settings: profile.serial)
+            let log = try? options.sessionLog.map { path in
+                try SessionLog(path: path, header: "port \(port) (\(transport.transportName)) \(profile.serial.description), profile \(profile.name)")
+            }
+            let ls = LineSession(transport: transport, log: log ?? nil)
+            ls.lineEnding = profile.lineEnding
+            ls.eventMatchers = profile.matchers("events")
+            ls.redactor = profile.redactor
+            ls.timeScale = options.timeScale
+            session = ls
+        } catch {
+            let r = StepResult(name: "open port", status: .failed, seconds: 0, detail: error.description, expected: nil, got: nil, lastLines: [])
+            result.steps.append(r)
+            result.failingStep = r.name
+            result.portError = error.description
+            onStep(r)
+            result.seconds = Date().timeIntervalSince(start)
+            return result
+        }
+        defer { session?.close() }
+        var failed = false
+        for step in plan.steps {
+            if failed {
+                let r = StepResult(name: step.name, status: .skipped, seconds: 0, detail: "after a failed step", expected: nil, got: nil, lastLines: [])
+                result.steps.append(r)
+                onStep(r)
+                continue
+            }
+            let t0 = Date()
+            var r: StepResult
+            do {
+                let detail = try run(step.step)
+                r = StepResult(name: step.name, status: detail == nil ? .skipped : .passed, seconds: Date().timeIntervalSince(t0),
+                               detail: detail ?? "no firmware image given", expected: nil, got: nil, lastLines: [])
+            } catch let e as StepFailure {
+                r = StepResult(name: step.name, status: .failed, seconds: Date().timeIntervalSince(t0), detail: e.message, expected: e.expected,
+                               got: e.got, lastLines: session?.recent.suffix(10).map(\.text) ?? [])
+            } catch let e as SerialError {
+                r = StepResult(name: step.name, status: .failed, seconds: Date().timeIntervalSince(t0), detail: e.description, expected: nil,
+                               got: nil, lastLines: session?.recent.suffix(10).map(\.text) ?? [])
+            } catch {
+                r = StepResult(name: step.name, status: .failed, seconds: Date().timeIntervalSince(t0), detail: "\(error)", expected: nil, got: nil, lastLines: [])
+            }
+            if r.status == .failed {
+                failed = true
+                result.failingStep = step.name
+            }
+            result.steps.append(r)
+            onStep(r)
+        }
+        result.passed = !failed
+        result.seconds = Date().timeIntervalSince(start)
+        return result
+    }
+
+    // MARK: - Talking
+
+    private func timeout(_ name: String, _ d: Nanoseconds) -> Nanoseconds { profile.timeout(name, default: d) }
+
+    /// Sends a command and waits for its final answer (ok or error); returns the lines before it. An error answer
+    /// fails the step.
+    @discardableResult
+    private func ask(_ command: String, timeout t: Nanoseconds? = nil) throws -> [Line] {
+        let s = try s
+        try s.send(command)
+        let finals = profile.matchers("ok") + profile.matchers("error")
+        let okCount = profile.matchers("ok").count
+        let r = try s.expect(finals, timeout: t ?? timeout("command", 2 * Time.second))
+        guard let line = r.line else {
+            throw StepFailure(message: "no answer to \(redacted(command)) within \(DurationFormat.human(t ?? timeout("command", 2 * Time.second)))",
+                              expected: "an answer", got: r.before.map(\.text).joined(separator: " | ").nilIfEmpty ?? "nothing")
+        }
+        if r.which >= okCount {
+            throw StepFailure(message: "\(redacted(command)) was refused", expected: "OK", got: line.text)
+        }
+        return r.before + [line]
+    }
+
+    /// Sends a query and returns the captures of the line matching the profile's pattern for `role`.
+    private func query(_ command: String, role: String, timeout t: Nanoseconds? = nil) throws -> [String] {
+        let s = try s
+        try s.send(command)
+        let wanted = profile.matchers(role)
+        let errors = profile.matchers("error")
+        let r = try s.expect(wanted + errors, timeout: t ?? timeout("command", 2 * Time.second))
+        guard let line = r.line else {
+            throw StepFailure(message: "no answer to \(command)", expected: profile.patterns[role]?.joined(separator: " or "),
+                              got: r.before.map(\.text).joined(separator: " | ").nilIfEmpty ?? "nothing")
+        }
+        guard r.which < wanted.count else { throw StepFailure(message: "\(command) was refused", expected: profile.patterns[role]?.first, got: line.text) }
+        if profile.dialect == .rui3 {
+            // RUI3 (and the firmware's ATC+ commands) end every answer with OK.
+            _ = try s.expect(profile.matchers("ok"), timeout: timeout("command", 2 * Time.second))
+        }
+        return r.captures
+    }
+
+    private func redacted(_ s: String) -> String { profile.redactor.redact(s) }
+
+    private func need(_ name: String) throws -> String {
+        guard let c = profile.command(name) else { throw StepFailure(message: "the profile \(profile.name) has no '\(name)' command") }
+        return c
+    }
+
+    // MARK: - Steps
+
+    /// Runs a step; returns what it found (nil: skipped).
+    private func run(_ step: PlanStep) throws -> String? {
+        switch step {
+        case .flash(let firmware):
+            guard let image = options.firmware ?? firmware else { return nil }
+            guard let template = profile.flashCommand else { throw StepFailure(message: "the profile \(profile.name) has no flash command") }
+            return try flash(template: template, image: image)
+        case .boot:
+            return try boot()
+        case .identity(let fw, let format, let kind):
+            return try identity(firmware: fw, payloadFormat: format, kind: kind)
+        case .configure:
+            return try configure()
+        case .join(let t):
+            return try join(timeout: t)
+        case .sensor(let detect, let vehicle):
+            return try sensor(detect: detect, vehicle: vehicle)
+        case .uplink(let expect, let hex, let port):
+            return try uplink(expect: expect, payloadHex: hex, port: port)
+        case .txTime(let abs, let rel):
+            return try txTime(tolerance: abs, relative: rel)
+        case .dutyCycle(let dr, let bytes, let attempts):
+            return try dutyCycle(dataRate: dr, payloadBytes: bytes, attempts: attempts)
+        case .command(let send, let expect, let t):
+            let s = try s
+            try s.send(send)
+            let r = try s.expect([.regex(expect)] + profile.matchers("error"), timeout: t ?? timeout("command", 2 * Time.second))
+            guard let line = r.line, r.which == 0 else {
+                throw StepFailure(message: "\(redacted(send)): unexpected answer", expected: expect, got: r.line?.text ?? "nothing")
+            }
+            if profile.dialect == .rui3 { _ = try s.expect(profile.matchers("ok"), timeout: timeout("command", 2 * Time.second)) }
+            return line.text
+        }
+    }
+
+    private func flash(template: String, image: String) throws -> String {
+        guard FileManager.default.fileExists(atPath: image) else { throw StepFailure(message: "no firmware image at \(image)") }
+        // The port is released while the flasher has it.
+        let command = template.replacingOccurrences(of: "{port}", with: port).replacingOccurrences(of: "{firmware}", with: image)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        do { try p.run() } catch { throw StepFailure(message: "cannot run the flash command: \(error.localizedDescription)") }
+        let deadline = Date().addingTimeInterval(Double(profile.flashTimeout) / 1e9)
+        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if p.isRunning {
+            p.terminate()
+            throw StepFailure(message: "the flash command took longer than \(DurationFormat.human(profile.flashTimeout))")
+        }
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let last = text.split(separator: "\n").suffix(3).joined(separator: " | ")
+        guard p.terminationStatus == 0 else { throw StepFailure(message: "the flash command failed (exit \(p.terminationStatus))", expected: "exit 0", got: last) }
+        return "flashed \(image): \(last)"
+    }
+
+    private func boot() throws -> String {
+        let s = try s
+        try s.send(try need("reset"))
+        let r = try s.expect(profile.matchers("boot"), timeout: timeout("boot", 5 * Time.second))
+        guard let line = r.line else {
+            throw StepFailure(message: "no boot banner", expected: profile.patterns["boot"]?.joined(separator: " or "),
+                              got: r.before.map(\.text).joined(separator: " | ").nilIfEmpty ?? "nothing")
+        }
+        var found = line.text
+        if let info = profile.patterns["bootInfo"], !info.isEmpty {
+            let r2 = try s.expect(profile.matchers("bootInfo"), timeout: timeout("boot", 5 * Time.second))
+            guard let l2 = r2.line else { throw StepFailure(message: "the banner's second line is missing", expected: info.first, got: r2.before.first?.text ?? "nothing") }
+            if r2.captures.count > 2 { bannerDevEUI = r2.captures[2] }
+            found += "; " + l2.text
+        }
+        if r.captures.count > 1 { result.firmware = r.captures[1] }
+        try s.drainInput(quiet: 200 * Time.millisecond)
+        return found
+    }
+
+    private func identity(firmware: String?, payloadFormat: Int?, kind: SensorKind?) throws -> String {
+        var found: [String] = []
+        if profile.firmwareConsole {
+            let v = try query(try need("fwVersion"), role: "fwVersion")
+            guard v.count == 3 else { throw StepFailure(message: "unreadable version") }
+            result.firmware = v[1]
+            if let firmware, v[1] != firmware { throw StepFailure(message: "wrong firmware version", expected: firmware, got: v[1]) }
+            if let payloadFormat, Int(v[2]) != payloadFormat { throw StepFailure(message: "wrong payload format", expected: String(payloadFormat), got: v[2]) }
+            found.append("firmware \(v[1]), payload format \(v[2])")
+            let e = try query(try need("fwDevEUI"), role: "fwDevEUI")
+            let stackEUI = try query(try need("getDevEUI"), role: "devEUI")
+            guard e.count == 2, stackEUI.count == 2 else { throw StepFailure(message: "unreadable DevEUI") }
+            guard e[1].uppercased() == stackEUI[1].uppercased() else {
+                throw StepFailure(message: "the firmware and the LoRaWAN stack disagree on the DevEUI", expected: stackEUI[1], got: e[1])
+            }
+            if let b = bannerDevEUI, b != e[1] { throw StepFailure(message: "the banner's DevEUI differs", expected: e[1], got: b) }
+            result.devEUI = e[1]
+            found.append("DevEUI \(e[1])")
+            if let kind {
+                let k = try query(try need("fwKind"), role: "fwKind")
+                guard k.count == 2, k[1].lowercased() == kind.rawValue else { throw StepFailure(message: "wrong kind", expected: kind.rawValue.uppercased(), got: k.last ?? "") }
+                found.append("kind \(k[1])")
+            }
+        } else {
+            let v = try query(try need("version"), role: "version")
+            result.firmware = v.count > 1 ? v[1] : nil
+            if let firmware, !(v.last ?? "").contains(firmware) { throw StepFailure(message: "wrong firmware version", expected: firmware, got: v.last ?? "") }
+            found.append("version \(v.last ?? "?")")
+            let e = try query(try need("getDevEUI"), role: "devEUI")
+            let eui = (e.last ?? "").replacingOccurrences(of: ":", with: "").uppercased()
+            guard eui.count == 16, UInt64(eui, radix: 16) != nil else { throw StepFailure(message: "the DevEUI is not 16 hex digits", expected: "16 hex digits", got: e.last ?? "") }
+            result.devEUI = eui
+            found.append("DevEUI \(eui)")
+        }
+        return found.joined(separator: ", ")
+    }
+
+    private func configure() throws -> String {
+        var done: [String] = []
+        if let regionCommand = profile.commands["setRegion"] {
+            guard let code = profile.regions[plan.region] else { throw StepFailure(message: "the profile has no code for region \(plan.region)") }
+            try ask(regionCommand.replacingOccurrences(of: "{region}", with: code))
+            done.append(plan.region)
+        }
+        if let dr = profile.command("setDataRate", ["dr": String(plan.dataRate)]) {
+            try ask(dr)
+            lastDataRate = plan.dataRate
+            done.append("DR\(plan.dataRate)")
+        }
+        if let adr = profile.command("setADR", ["adr": "0", "adrWord": profile.dialect == .rn2483 ? "off" : "OFF"]) {
+            try ask(adr)
+        }
+        // Keys: the manifest's, or for a lab board its own DevEUI and a fresh random AppKey (never shown).
+        let devEUI = options.manifest?.devEUI ?? result.devEUI ?? "70B3D57ED0000001"
+        let joinEUI = options.manifest?.joinEUI ?? "0000000000000000"
+        var rng = SystemRandomNumberGenerator()
+        let appKey = options.manifest?.appKey ?? (0..<16).map { _ in String(format: "%02X", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        try ask(try need("setDevEUI").replacingOccurrences(of: "{devEUI}", with: devEUI))
+        try ask(try need("setJoinEUI").replacingOccurrences(of: "{joinEUI}", with: joinEUI))
+        try ask(try need("setAppKey").replacingOccurrences(of: "{appKey}", with: appKey))
+        result.devEUI = devEUI
+        done.append("DevEUI \(devEUI), JoinEUI \(joinEUI), AppKey \(Redactor.marker)")
+        return done.joined(separator: ", ")
+    }
+
+    private func join(timeout t: Nanoseconds?) throws -> String {
+        let s = try s
+        let sent = s.now
+        try s.send(try need("join"))
+        let limit = t ?? timeout("join", 60 * Time.second)
+        let r = try s.expect(profile.matchers("joined") + profile.matchers("joinFailed") + profile.matchers("error"), timeout: limit)
+        guard let line = r.line else { throw StepFailure(message: "no join within \(DurationFormat.human(limit))", expected: profile.patterns["joined"]?.first, got: "nothing") }
+        guard r.which < profile.matchers("joined").count else { throw StepFailure(message: "the join failed", expected: profile.patterns["joined"]?.first, got: line.text) }
+        try s.drainInput(quiet: 100 * Time.millisecond)
+        return String(format: "joined %.2f s after the command (board time): %@", Double(line.at - sent) * options.timeScale / 1e9, line.text)
+    }
+
+    private func sensor(detect: Bool?, vehicle: String?) throws -> String {
+        guard profile.firmwareConsole else { throw StepFailure(message: "the profile \(profile.name) has no sensor test commands") }
+        let s = try s
+        let command = detect != nil ? try need("fwDetect").replacingOccurrences(of: "{value}", with: detect == true ? "1" : "0")
+                                    : try need("fwVehicle").replacingOccurrences(of: "{value}", with: vehicle ?? "IN")
+        try ask(command)
+        let events = s.takeEvents()
+        let want: String = detect != nil ? "+EVT:OCC=\(detect == true ? 1 : 0)," : "+EVT:GATE=\(vehicle ?? "IN"),"
+        if let hit = events.first(where: { $0.text.hasPrefix(want) }) { return hit.text }
+        // A detection is accepted after the debounce: wait for the event.
+        let r = try s.expect([.prefix(want)], timeout: 5 * Time.second)
+        guard let line = r.line else { throw StepFailure(message: "the sensor event did not come", expected: want + "…", got: r.before.map(\.text).joined(separator: " | ").nilIfEmpty ?? "nothing") }
+        return line.text
+    }
+
+    private func uplink(expect: [String: String], payloadHex: String?, port: UInt8) throws -> String {
+        let s = try s
+        if profile.firmwareConsole && payloadHex == nil {
+            try ask(try need("fwSendState"))
+            let r = try s.expect([.regex("^\\+EVT:TX=(\\d+),(\\d+)$")], timeout: timeout("send", 30 * Time.second))
+            guard r.line != nil else { throw StepFailure(message: "no transmission after \(try need("fwSendState"))", expected: "+EVT:TX=start,end", got: "nothing") }
+            // The payload the radio accepted, read back through the firmware.
+            try s.send(try need("fwPayload"))
+            let first = try s.expect(profile.matchers("fwPayload") + profile.matchers("error"), timeout: timeout("command", 2 * Time.second))
+            guard first.line != nil, first.which == 0, first.captures.count == 3, let fport = UInt8(first.captures[1]) else {
+                throw StepFailure(message: "cannot read the payload back", expected: "ATC+PAYLOAD=port:hex", got: first.line?.text ?? "nothing")
+            }
+            var hex = first.captures[2]
+            while true {
+                let more = try s.expect(profile.matchers("ok") + profile.matchers("fwPayloadMore"), timeout: timeout("command", 2 * Time.second))
+                guard let l = more.line else { throw StepFailure(message: "the payload read-back did not end with OK") }
+                if more.which < profile.matchers("ok").count { break }
+                hex += l.text
+            }
+            let bytes = (try? Hex.decode(hex)) ?? []
+            lastPayloadBytes = bytes.count
+            // Decode with the Swift reference codec, check the fields, re-encode: the same bytes, bit for bit.
+            let message: OccupancyMessage
+            do { message = try OccupancyCodec.decode(port: fport, bytes) } catch {
+                throw StepFailure(message: "the payload does not decode: \(error)", expected: "a valid message", got: hex)
+            }
+            let json = message.json
+            for (k, v) in expect.sorted(by: { $0.key < $1.key }) {
+                let got = json[k].map { $0.plainText } ?? "(missing)"
+                guard got == v else { throw StepFailure(message: "field \(k) of the \(message.typeName)", expected: v, got: got) }
+            }
+            let reference: [UInt8]
+            do { reference = try OccupancyCodec.encode(message).bytes } catch { throw StepFailure(message: "the reference encoder refuses it: \(error)") }
+            guard reference == bytes else {
+                throw StepFailure(message: "the firmware's bytes differ from the reference encoder's", expected: Hex.encode(reference, uppercase: true), got: hex)
+            }
+            return "FPort \(fport) \(hex) = \(json.compact), bit-exact"
+        }
+        // A stock module: the plan's payload through the send command, then its TX done.
+        let hex = payloadHex ?? "01"
+        let bytes = (try? Hex.decode(hex)) ?? []
+        if let setPort = profile.command("setPort", ["port": String(port)]) { try ask(setPort) }
+        let command = try need("send").replacingOccurrences(of: "{port}", with: String(port)).replacingOccurrences(of: "{hex}", with: hex.uppercased())
+        let start = s.now
+        try s.send(command)
+        let accepted = try s.expect(profile.matchers("ok") + profile.matchers("error"), timeout: timeout("command", 2 * Time.second))
+        guard let a = accepted.line, accepted.which < profile.matchers("ok").count else {
+            throw StepFailure(message: "the send was refused", expected: "accepted", got: accepted.line?.text ?? "nothing")
+        }
+        _ = a
+        let done = try s.expect(profile.matchers("txDone") + profile.matchers("txFailed"), timeout: timeout("send", 30 * Time.second))
+        guard let d = done.line, done.which < profile.matchers("txDone").count else {
+            throw StepFailure(message: "no TX done", expected: profile.patterns["txDone"]?.first, got: done.line?.text ?? "nothing")
+        }
+        lastSendStart = start
+        lastSendEnd = d.at
+        lastPayloadBytes = bytes.count
+        return "sent \(bytes.count) bytes on FPort \(port); \(d.text)"
+    }
+    private var lastSendEnd: Nanoseconds?
+
+    /// The airtime model's duration for the last uplink: the frame is the payload plus 13 bytes (MHDR, FHDR without
+    /// FOpts, FPort, MIC), at the data rate the plan configured.
+    private func modelAirtime() throws -> Nanoseconds {
+        guard let region = try? RegionID.parse(plan.region).parameters, let m = region.dataRate(lastDataRate)?.modulation.lora else {
+            throw StepFailure(message: "DR\(lastDataRate) of \(plan.region) is not a LoRa data rate")
+        }
+        var mod = m
+        mod.crc = true
+        return AirtimeCalculator.loraUnchecked(mod, payloadBytes: lastPayloadBytes + 13).nanoseconds
+    }
+
+    private func txTime(tolerance abs: Nanoseconds, relative rel: Double) throws -> String {
+        let expected = try modelAirtime()
+        let measured: Nanoseconds
+        var slack = abs + Int64(rel * Double(expected))
+        if profile.firmwareConsole {
+            let t = try query(try need("fwTxTime"), role: "fwTxTime")
+            guard t.count == 3, let a = Int64(t[1]), let b = Int64(t[2]) else { throw StepFailure(message: "unreadable TX times") }
+            measured = (b - a) * Time.millisecond
+            slack += Time.millisecond   // the firmware's times are whole milliseconds
+        } else {
+            guard let start = lastSendStart, let end = lastSendEnd else { throw StepFailure(message: "no uplink to time (run an uplink step first)") }
+            // Command to TX done, in board time, less the receive windows the profile declares.
+            measured = Int64(Double(end - start) * options.timeScale) - profile.receiveWindows
+        }
+        let text = "\(DurationFormat.milliseconds(measured)) ms against \(DurationFormat.milliseconds(expected)) ms (DR\(lastDataRate), \(lastPayloadBytes + 13)-byte frame)"
+        guard Swift.abs(measured - expected) <= slack else {
+            throw StepFailure(message: "transmit duration off by more than \(DurationFormat.human(slack))",
+                              expected: DurationFormat.milliseconds(expected) + " ms", got: DurationFormat.milliseconds(measured) + " ms")
+        }
+        return text
+    }
+
+    private func dutyCycle(dataRate: Int, payloadBytes: Int, attempts: Int) throws -> String {
+        let s = try s
+        if let dr = profile.command("setDataRate", ["dr": String(dataRate)]) { try ask(dr); lastDataRate = dataRate }
+        let hex = String(repeating: "A5", count: payloadBytes)
+        // The last uplink's receive windows may still be open (a busy radio, not the duty cycle): let them close.
+        Thread.sleep(forTimeInterval: Double(profile.receiveWindows + Time.second) / 1e9 / options.timeScale)
+        try s.drainInput(quiet: 50 * Time.millisecond)
+        let busy = profile.matchers("busy")
+        let ok = profile.matchers("ok")
+        let errors = profile.matchers("error")
+        for i in 1...attempts {
+            if let setPort = profile.command("setPort", ["port": "2"]) { try ask(setPort) }
+            let command = try need("send").replacingOccurrences(of: "{port}", with: "2").replacingOccurrences(of: "{hex}", with: hex)
+            try s.send(command)
+            let r = try s.expect(busy + ok + errors, timeout: timeout("command", 2 * Time.second))
+            guard let line = r.line else { throw StepFailure(message: "no answer to send \(i)", expected: "accepted or refused", got: "nothing") }
+            if r.which < busy.count {
+                guard i > 1 else {
+                    throw StepFailure(message: "the first send was refused: the radio is busy, not yet the duty cycle", expected: "a transmission", got: line.text)
+                }
+                return "refused on send \(i) (\(line.text)) after \(i - 1) transmissions at DR\(dataRate)"
+            }
+            guard r.which < busy.count + ok.count else { throw StepFailure(message: "send \(i) failed", expected: "accepted or duty-cycle refusal", got: line.text) }
+            let done = try s.expect(profile.matchers("txDone") + profile.matchers("txFailed"), timeout: timeout("send", 30 * Time.second))
+            guard done.line != nil else { throw StepFailure(message: "no TX done for send \(i)", expected: profile.patterns["txDone"]?.first, got: "nothing") }
+        }
+        throw StepFailure(message: "the duty cycle never refused a send", expected: "a refusal within \(attempts) sends at DR\(dataRate)", got: "\(attempts) accepted")
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}
+
+extension JSONValue {
+    /// The value as a plan writes it: strings bare, numbers without a trailing .0, booleans as true/false.
+    var plainText: String {
+        switch self {
+        case .string(let s): return s
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        default: return compact
+        }
+    }
+}

@@ -1,0 +1,287 @@
+import Foundation
+import HarnessCore
+
+/// One line from the device, with the monotonic time it was complete (nanoseconds since the session started).
+public struct Line: Sendable, Equatable, Codable {
+    public var text: String
+    public var at: Nanoseconds
+    public init(text: String, at: Nanoseconds) { self.text = text; self.at = at }
+}
+
+/// What a line must look like.
+public enum Matcher: Sendable, CustomStringConvertible {
+    case exact(String)
+    case prefix(String)
+    case regex(String)
+
+    /// The captures of a match (whole match first), or nil.
+    public func match(_ line: String) -> [String]? {
+        switch self {
+        case .exact(let s): return line == s ? [line] : nil
+        case .prefix(let s): return line.hasPrefix(s) ? [line] : nil
+        case .regex(let p):
+            guard let re = try? NSRegularExpression(pattern: p) else { return nil }
+            let ns = line as NSString
+            guard let m = re.firstMatch(in: line, range: NSRange(location: 0, length: ns.length)) else { return nil }
+            return (0..<m.numberOfRanges).map { i in
+                let r = m.range(at: i)
+                return r.location == NSNotFound ? "" : ns.substring(with: r)
+            }
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .exact(let s): return "'\(s)'"
+        case .prefix(let s): return "'\(s)…'"
+        case .regex(let p): return "/\(p)/"
+        }
+    }
+
+    /// Checks a regular expression, with the error the plan and profile readers report.
+    public static func validRegex(_ p: String) -> String? {
+        do { _ = try NSRegularExpression(pattern: p); return nil } catch { return "'\(p)' is not a valid regular expression" }
+    }
+}
+
+/// Replaces secret values (keys) in text before it is logged or reported: every pattern's first group is kept,
+/// the rest of the match becomes `<redacted>`.
+public struct Redactor: Sendable {
+    public var patterns: [String]
+    public static let marker = "<redacted>"
+
+    /// The AT commands that carry LoRaWAN keys, in the spellings of the supported dialects.
+    public static let keyCommands = Redactor(patterns: [
+        #"((?i:AT\+(?:APPKEY|NWKSKEY|APPSKEY|NWKKEY|KEY=APPKEY,|KEY=NWKSKEY,|KEY=APPSKEY,)[=,]?\s*"?))[0-9A-Fa-f]{32}"#,
+        #"((?i:mac set (?:appkey|nwkskey|appskey) ))[0-9A-Fa-f]{32}"#,
+        #"((?i:(?:APPKEY|NWKSKEY|APPSKEY),\s*"?))[0-9A-Fa-f]{32}"#,
+        #"((?i:\+KEY: (?:APPKEY|NWKSKEY|APPSKEY) ))[0-9A-Fa-f]{32}"#,
+    ])
+
+    public init(patterns: [String]) { self.patterns = patterns }
+
+    public func redact(_ text: String) -> String {
+        var out = text
+        for p in patterns {
+            guard let re = try? NSRegularExpression(pattern: p) else { continue }
+            out = re.stringByReplacingMatches(in: out, range: NSRange(location: 0, length: (out as NSString).length),
+                                              withTemplate: "$1" + Redactor.marker)
+        }
+        return out
+    }
+}
+
+/// The session log: every byte to and from the device, timestamped. Format (read back by the trace replay):
+///
+///     # loraharness session log 1
+///     # port /dev/pts/3 (termios) 115200 8N1
+///     # started 2026-11-29T08:00:00Z
+///     0.000123 > ATC+VER=?\r\n
+///     0.004567 < ATC+VER=1.0.0,1\r\n
+///
+/// Seconds since the session started (monotonic, microseconds), `>` to the device or `<` from it, then the bytes:
+/// printable ASCII as is, `\\`, `\r`, `\n`, `\t` and `\xNN` for the rest. Incoming bytes are logged a line at a time
+/// (partial lines when the session ends). Secret values are replaced by `<redacted>`.
+public final class SessionLog {
+    private let handle: FileHandle?
+    private var buffer: [String] = []
+    public let path: String?
+    public private(set) var text: [String] = []
+    public var keepInMemory = false
+
+    public init(path: String?, header: String) throws(InputError) {
+        self.path = path
+        if let path {
+            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+                throw InputError("cannot write the session log", at: .file(path))
+            }
+            handle = h
+        } else {
+            handle = nil
+        }
+        let iso = ISO8601DateFormatter().string(from: Date())
+        append("# loraharness session log 1")
+        append("# " + header)
+        append("# started \(iso)")
+    }
+
+    func append(_ line: String) {
+        if keepInMemory { text.append(line) }
+        handle?.write(Data((line + "\n").utf8))
+    }
+
+    public func record(_ direction: Character, _ bytes: [UInt8], at t: Nanoseconds, redactor: Redactor) {
+        let clear = SessionLog.escape(bytes)
+        let safe = redactor.redact(clear)
+        append(String(format: "%d.%06d %@ %@", t / Time.second, (t % Time.second) / 1000, String(direction), safe))
+    }
+
+    public static func escape(_ bytes: [UInt8]) -> String {
+        var s = ""
+        for b in bytes {
+            switch b {
+            case 0x5C: s += "\\\\"
+            case 0x0D: s += "\\r"
+            case 0x0A: s += "\\n"
+            case 0x09: s += "\\t"
+            case 0x20...0x7E: s.unicodeScalars.append(Unicode.Scalar(b))
+            default: s += String(format: "\\x%02x", b)
+            }
+        }
+        return s
+    }
+
+    /// The bytes of an escaped record (the inverse of `escape`); nil when the escapes are malformed.
+    public static func unescape(_ text: Substring) -> [UInt8]? {
+        var out: [UInt8] = []
+        var i = text.startIndex
+        while i < text.endIndex {
+            let c = text[i]
+            if c == "\\" {
+                let n = text.index(after: i)
+                guard n < text.endIndex else { return nil }
+                switch text[n] {
+                case "\\": out.append(0x5C); i = text.index(after: n)
+                case "r": out.append(0x0D); i = text.index(after: n)
+                case "n": out.append(0x0A); i = text.index(after: n)
+                case "t": out.append(0x09); i = text.index(after: n)
+                case "x":
+                    let h1 = text.index(after: n)
+                    guard h1 < text.endIndex, text.index(after: h1) < text.endIndex,
+                          let v = UInt8(String(text[h1...text.index(after: h1)]), radix: 16) else { return nil }
+                    out.append(v)
+                    i = text.index(h1, offsetBy: 2)
+                default: return nil
+                }
+            } else {
+                out += Array(String(c).utf8)
+                i = text.index(after: i)
+            }
+        }
+        return out
+    }
+
+    public func close() { try? handle?.close() }
+}
+
+/// Lines to and from a device over a transport: CR/LF handling, partial lines, timeouts, matching, unsolicited
+/// event lines collected while waiting, the session log.
+public final class LineSession {
+    public let transport: SerialTransport
+    public var lineEnding: [UInt8] = [0x0D, 0x0A]
+    /// Lines matching these are events: kept in `events` when they arrive while something else is awaited.
+    public var eventMatchers: [Matcher] = []
+    public var redactor = Redactor.keyCommands
+    public let log: SessionLog?
+    public private(set) var events: [Line] = []
+    /// The last lines from the device (for a failure's diagnosis).
+    public private(set) var recent: [Line] = []
+    private var pending: [UInt8] = []
+    private var sawCR = false
+    private var ready: [Line] = []
+    private let start = DispatchTime.now().uptimeNanoseconds
+    /// Scales every timeout (an emulator running its clock faster than real time).
+    public var timeScale = 1.0
+
+    public init(transport: SerialTransport, log: SessionLog? = nil) {
+        self.transport = transport
+        self.log = log
+    }
+
+    public var now: Nanoseconds { Int64(DispatchTime.now().uptimeNanoseconds - start) }
+
+    public func send(_ line: String) throws(SerialError) {
+        let bytes = Array(line.utf8) + lineEnding
+        log?.record(">", bytes, at: now, redactor: redactor)
+        try transport.write(bytes)
+    }
+
+    public func sendRaw(_ bytes: [UInt8]) throws(SerialError) {
+        log?.record(">", bytes, at: now, redactor: redactor)
+        try transport.write(bytes)
+    }
+
+    /// Splits what came in into lines: CR, LF or CR LF end a line (CR LF counts once); empty lines are dropped.
+    /// The log gets each line's raw bytes, terminator included.
+    private func feed(_ bytes: [UInt8]) {
+        for b in bytes {
+            if sawCR {
+                sawCR = false
+                if b == 0x0A { rawLine.append(b); flushRaw(); continue }
+                flushRaw()
+            }
+            rawLine.append(b)
+            if b == 0x0D {
+                completeLine()
+                sawCR = true   // the log waits for a possible LF
+            } else if b == 0x0A {
+                completeLine()
+                flushRaw()
+            } else {
+                pending.append(b)
+            }
+        }
+    }
+    private var rawLine: [UInt8] = []
+
+    private func flushRaw() {
+        if !rawLine.isEmpty { log?.record("<", rawLine, at: now, redactor: redactor) }
+        rawLine = []
+    }
+
+    private func completeLine() {
+        defer { pending = [] }
+        guard !pending.isEmpty else { return }
+        let t = now
+        let text = String(decoding: pending, as: UTF8.self)
+        ready.append(Line(text: text, at: t))
+        recent.append(Line(text: redactor.redact(text), at: t))
+        if recent.count > 20 { recent.removeFirst(recent.count - 20) }
+    }
+
+    /// The next line, waiting at most `timeout` (scaled); nil on timeout.
+    public func readLine(timeout: Nanoseconds) throws(SerialError) -> Line? {
+        let deadline = now + Int64(Double(timeout) / timeScale)
+        while ready.isEmpty {
+            let left = deadline - now
+            if left <= 0 { return nil }
+            let bytes = try transport.read(max: 4096, timeout: min(left, 50 * Time.millisecond))
+            if !bytes.isEmpty { feed(bytes) }
+        }
+        return ready.removeFirst()
+    }
+
+    /// Waits for a line matching one of `matchers`; event lines that come meanwhile go to `events`, other lines to
+    /// the result's `before`. Nil match on timeout.
+    public func expect(_ matchers: [Matcher], timeout: Nanoseconds) throws(SerialError) -> (before: [Line], line: Line?, which: Int, captures: [String]) {
+        var before: [Line] = []
+        let deadline = now + Int64(Double(timeout) / timeScale)
+        while true {
+            let left = deadline - now
+            guard left > 0, let line = try readLine(timeout: Int64(Double(left) * timeScale)) else { return (before, nil, -1, []) }
+            for (i, m) in matchers.enumerated() {
+                if let caps = m.match(line.text) { return (before, line, i, caps) }
+            }
+            if eventMatchers.contains(where: { $0.match(line.text) != nil }) { events.append(line) } else { before.append(line) }
+        }
+    }
+
+    /// Takes the events collected so far.
+    public func takeEvents() -> [Line] {
+        defer { events = [] }
+        return events
+    }
+
+    /// Discards whatever is waiting (lines and bytes), for `quiet` time.
+    public func drainInput(quiet: Nanoseconds) throws(SerialError) {
+        while let line = try readLine(timeout: Int64(Double(quiet) * timeScale)) {
+            if eventMatchers.contains(where: { $0.match(line.text) != nil }) { events.append(line) }
+        }
+    }
+
+    public func close() {
+        flushRaw()
+        log?.close()
+        transport.close()
+    }
+}

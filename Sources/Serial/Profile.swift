@@ -1,0 +1,142 @@
+import Foundation
+import HarnessCore
+
+/// How to talk to one kind of board over its serial console: line settings, command templates, the patterns of
+/// its answers and events, timeouts. Data, in `hardware/profiles/*.yaml`.
+public struct DialectProfile: Sendable {
+    public enum Dialect: String, Sendable, CaseIterable { case rui3, wioE5 = "wio-e5", rn2483 }
+
+    public var name: String
+    public var description: String
+    public var source: String
+    public var dialect: Dialect
+    /// This project's ATC+ test commands answer on the same console (the occupancy firmware).
+    public var firmwareConsole: Bool
+    public var serial: SerialSettings
+    public var lineEnding: [UInt8]
+    public var timeouts: [String: Nanoseconds]
+    /// Command templates with `{placeholders}`.
+    public var commands: [String: String]
+    /// Answer and event patterns (regular expressions), by role.
+    public var patterns: [String: [String]]
+    /// Region names → the dialect's code for them.
+    public var regions: [String: String]
+    /// How long the receive windows keep a stock module busy after its transmission (for TX timing).
+    public var receiveWindows: Nanoseconds
+    /// A flashing command with `{port}` and `{firmware}`, and its timeout.
+    public var flashCommand: String?
+    public var flashTimeout: Nanoseconds
+    /// Extra secret patterns (first group kept, the rest redacted) on top of the key commands.
+    public var secrets: [String]
+    public var file: String
+
+    public func timeout(_ name: String, default d: Nanoseconds) -> Nanoseconds { timeouts[name] ?? d }
+
+    public func matchers(_ role: String) -> [Matcher] { (patterns[role] ?? []).map { .regex($0) } }
+
+    /// A command with its placeholders filled; nil when the profile has no such command.
+    public func command(_ name: String, _ values: [String: String] = [:]) -> String? {
+        guard var t = commands[name] else { return nil }
+        for (k, v) in values { t = t.replacingOccurrences(of: "{\(k)}", with: v) }
+        return t
+    }
+
+    public var redactor: Redactor { Redactor(patterns: Redactor.keyCommands.patterns + secrets) }
+
+    // MARK: Reading
+
+    /// The bundled profiles' directory: `hardware/profiles` in the package (or LORAHARNESS_PROFILES).
+    public static func directory(root: String? = nil) -> String {
+        if let env = ProcessInfo.processInfo.environment["LORAHARNESS_PROFILES"] { return env }
+        return ((root ?? FileManager.default.currentDirectoryPath) as NSString).appendingPathComponent("hardware/profiles")
+    }
+
+    /// A profile by name (a file in the profiles directory) or by path.
+    public static func load(_ nameOrPath: String, directory: String? = nil) throws(InputError) -> DialectProfile {
+        let path: String
+        if nameOrPath.hasSuffix(".yaml") || nameOrPath.contains("/") {
+            path = nameOrPath
+        } else {
+            let dir = directory ?? DialectProfile.directory()
+            path = (dir as NSString).appendingPathComponent(nameOrPath + ".yaml")
+            guard FileManager.default.fileExists(atPath: path) else {
+                let known = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasSuffix(".yaml") }
+                    .map { String($0.dropLast(5)) }.sorted() ?? []
+                throw InputError("no profile '\(nameOrPath)' in \(dir); known: " + known.joined(separator: ", "))
+            }
+        }
+        return try parse(try DocumentNode.load(path: path), file: path)
+    }
+
+    public static func parse(_ doc: DocumentNode, file: String) throws(InputError) -> DialectProfile {
+        try doc.allowOnly(["name", "description", "source", "dialect", "firmwareConsole", "serial", "lineEnding", "timeouts", "commands",
+                           "patterns", "regions", "receiveWindows", "flash", "secrets"])
+        let dialectNode = try doc.require("dialect")
+        guard let dialect = Dialect(rawValue: try dialectNode.string()) else {
+            throw dialectNode.error("dialect is one of " + Dialect.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        var serial = SerialSettings()
+        if let s = try doc.optional("serial") {
+            try s.allowOnly(["baud", "dataBits", "parity", "stopBits", "flowControl"])
+            if let v = try s.optional("baud") { serial.baud = try v.int(in: 300...4_000_000) }
+            if let v = try s.optional("dataBits") { serial.dataBits = try v.int(in: 5...8) }
+            if let v = try s.optional("stopBits") { serial.stopBits = try v.int(in: 1...2) }
+            if let v = try s.optional("parity") {
+                guard let p = SerialSettings.Parity(rawValue: try v.string()) else { throw v.error("parity is none, odd or even") }
+                serial.parity = p
+            }
+            if let v = try s.optional("flowControl") {
+                guard let f = SerialSettings.FlowControl(rawValue: try v.string()) else { throw v.error("flowControl is none, rtscts or xonxoff") }
+                serial.flowControl = f
+            }
+        }
+        var ending: [UInt8] = [0x0D, 0x0A]
+        if let e = try doc.optional("lineEnding") {
+            switch try e.string().lowercased() {
+            case "crlf": ending = [0x0D, 0x0A]
+            case "lf": ending = [0x0A]
+            case "cr": ending = [0x0D]
+            default: throw e.error("lineEnding is crlf, lf or cr")
+            }
+        }
+        var timeouts: [String: Nanoseconds] = [:]
+        if let t = try doc.optional("timeouts") { for (k, v) in try t.entries() { timeouts[k] = try v.duration() } }
+        var commands: [String: String] = [:]
+        if let c = try doc.optional("commands") { for (k, v) in try c.entries() { commands[k] = try v.string() } }
+        var patterns: [String: [String]] = [:]
+        if let p = try doc.optional("patterns") {
+            for (k, v) in try p.entries() {
+                let list = v.isSequence ? try v.array().map { n throws(InputError) in try n.string() } : [try v.string()]
+                for (i, re) in list.enumerated() {
+                    if let problem = Matcher.validRegex(re) {
+                        throw (v.isSequence ? (try v.array())[i] : v).error(problem)
+                    }
+                }
+                patterns[k] = list
+            }
+        }
+        var regions: [String: String] = [:]
+        if let r = try doc.optional("regions") { for (k, v) in try r.entries() { regions[k] = try v.string() } }
+        var flash: String?
+        var flashTimeout = 2 * Time.minute
+        if let f = try doc.optional("flash") {
+            try f.allowOnly(["command", "timeout"])
+            flash = try f.require("command").string()
+            if let t = try f.optional("timeout") { flashTimeout = try t.duration() }
+        }
+        var secrets: [String] = []
+        if let s = try doc.optional("secrets") {
+            for n in try s.array() {
+                let re = try n.string()
+                if let problem = Matcher.validRegex(re) { throw n.error(problem) }
+                secrets.append(re)
+            }
+        }
+        return DialectProfile(name: try doc.require("name").string(), description: try doc.optional("description")?.string() ?? "",
+                              source: try doc.optional("source")?.string() ?? "", dialect: dialect,
+                              firmwareConsole: try doc.optional("firmwareConsole")?.bool() ?? false, serial: serial, lineEnding: ending,
+                              timeouts: timeouts, commands: commands, patterns: patterns, regions: regions,
+                              receiveWindows: try doc.optional("receiveWindows")?.duration() ?? 0, flashCommand: flash,
+                              flashTimeout: flashTimeout, secrets: secrets, file: file)
+    }
+}
