@@ -76,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "loraharness-bench",
             dependencies: [
-                "RadioLink", "HarnessCore", "LoRaWAN", "Codecs", "CFirmware", "Network", "Device", "Fleet",
+                "RadioLink", "HarnessCore", "LoRaWAN", "Codecs", "CFirmware", "Network", "Device", "Fleet", "Serial", "Emulator",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
@@ -90,6 +90,8 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Codecs", "CFirmware", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Network", "Device", "Codecs", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
+        .testTarget(name: "SerialTests", dependencies: ["Serial", "HarnessCore"]),
+        .testTarget(name: "FlashTestTests", dependencies: ["FlashTest", "Emulator", "Serial", "Codecs", "HarnessCore"]),
         .testTarget(name: "CLITests", dependencies: ["loraharness", "HarnessCore", "TestSupport"]),
     ]
 )

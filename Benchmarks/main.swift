@@ -5,6 +5,7 @@ registerCryptoPartBenchmarks()
 registerCodecBenchmarks()
 registerChannelBenchmarks()
 registerDeviceBenchmarks()
+registerSerialBenchmarks()
 if CommandLine.arguments.dropFirst().first == "scaling" {
     runChannelScaling()
 } else if CommandLine.arguments.dropFirst().first == "fleet" {

@@ -92,13 +92,12 @@ public final class FlashTestRunner {
             ls.lineEnding = profile.lineEnding
             ls.eventMatchers = profile.matchers("events")
             ls.redactor = profile.redactor
-            ls.timeScale = options.timeScale
             session = ls
         } catch {
             let r = StepResult(name: "open port", status: .failed, seconds: 0, detail: error.description, expected: nil, got: nil, lastLines: [])
             result.steps.append(r)
             result.failingStep = r.name
-            result.portError = error.description
+            result.portError = error.inputError.message
             onStep(r)
             result.seconds = Date().timeIntervalSince(start)
             return result
@@ -142,6 +141,10 @@ public final class FlashTestRunner {
     // MARK: - Talking
 
     private func timeout(_ name: String, _ d: Nanoseconds) -> Nanoseconds { profile.timeout(name, default: d) }
+
+    /// A wait on the board's radio clock (a join, a transmission, a debounce), in wall time: shorter by the time
+    /// scale, with a floor for the harness's own latency. Command answers are not scaled.
+    private func radio(_ t: Nanoseconds) -> Nanoseconds { max(Int64(Double(t) / options.timeScale), 500 * Time.millisecond) }
 
     /// Sends a command and waits for its final answer (ok or error); returns the lines before it. An error answer
     /// fails the step.
@@ -220,7 +223,9 @@ public final class FlashTestRunner {
             guard let line = r.line, r.which == 0 else {
                 throw StepFailure(message: "\(redacted(send)): unexpected answer", expected: expect, got: r.line?.text ?? "nothing")
             }
-            if profile.dialect == .rui3 { _ = try s.expect(profile.matchers("ok"), timeout: timeout("command", 2 * Time.second)) }
+            // RUI3 ends an answer with OK: wait for it unless the expected line was the OK itself.
+            let isFinal = profile.matchers("ok").contains { $0.match(line.text) != nil }
+            if profile.dialect == .rui3 && !isFinal { _ = try s.expect(profile.matchers("ok"), timeout: timeout("command", 2 * Time.second)) }
             return line.text
         }
     }
@@ -250,6 +255,7 @@ public final class FlashTestRunner {
 
     private func boot() throws -> String {
         let s = try s
+        try s.drainInput(quiet: 50 * Time.millisecond)   // whatever the board said before (a power-on banner)
         try s.send(try need("reset"))
         let r = try s.expect(profile.matchers("boot"), timeout: timeout("boot", 5 * Time.second))
         guard let line = r.line else {
@@ -338,7 +344,7 @@ public final class FlashTestRunner {
         let sent = s.now
         try s.send(try need("join"))
         let limit = t ?? timeout("join", 60 * Time.second)
-        let r = try s.expect(profile.matchers("joined") + profile.matchers("joinFailed") + profile.matchers("error"), timeout: limit)
+        let r = try s.expect(profile.matchers("joined") + profile.matchers("joinFailed") + profile.matchers("error"), timeout: radio(limit))
         guard let line = r.line else { throw StepFailure(message: "no join within \(DurationFormat.human(limit))", expected: profile.patterns["joined"]?.first, got: "nothing") }
         guard r.which < profile.matchers("joined").count else { throw StepFailure(message: "the join failed", expected: profile.patterns["joined"]?.first, got: line.text) }
         try s.drainInput(quiet: 100 * Time.millisecond)
@@ -355,7 +361,7 @@ public final class FlashTestRunner {
         let want: String = detect != nil ? "+EVT:OCC=\(detect == true ? 1 : 0)," : "+EVT:GATE=\(vehicle ?? "IN"),"
         if let hit = events.first(where: { $0.text.hasPrefix(want) }) { return hit.text }
         // A detection is accepted after the debounce: wait for the event.
-        let r = try s.expect([.prefix(want)], timeout: 5 * Time.second)
+        let r = try s.expect([.prefix(want)], timeout: radio(5 * Time.second))
         guard let line = r.line else { throw StepFailure(message: "the sensor event did not come", expected: want + "…", got: r.before.map(\.text).joined(separator: " | ").nilIfEmpty ?? "nothing") }
         return line.text
     }
@@ -364,20 +370,16 @@ public final class FlashTestRunner {
         let s = try s
         if profile.firmwareConsole && payloadHex == nil {
             try ask(try need("fwSendState"))
-            let r = try s.expect([.regex("^\\+EVT:TX=(\\d+),(\\d+)$")], timeout: timeout("send", 30 * Time.second))
-            guard r.line != nil else { throw StepFailure(message: "no transmission after \(try need("fwSendState"))", expected: "+EVT:TX=start,end", got: "nothing") }
-            // The payload the radio accepted, read back through the firmware.
-            try s.send(try need("fwPayload"))
-            let first = try s.expect(profile.matchers("fwPayload") + profile.matchers("error"), timeout: timeout("command", 2 * Time.second))
-            guard first.line != nil, first.which == 0, first.captures.count == 3, let fport = UInt8(first.captures[1]) else {
-                throw StepFailure(message: "cannot read the payload back", expected: "ATC+PAYLOAD=port:hex", got: first.line?.text ?? "nothing")
-            }
-            var hex = first.captures[2]
-            while true {
-                let more = try s.expect(profile.matchers("ok") + profile.matchers("fwPayloadMore"), timeout: timeout("command", 2 * Time.second))
-                guard let l = more.line else { throw StepFailure(message: "the payload read-back did not end with OK") }
-                if more.which < profile.matchers("ok").count { break }
-                hex += l.text
+            // The state report goes out when the radio allows; other messages (the boot message after a join, a
+            // heartbeat) may go first: read back each transmission's payload until it is the state report.
+            var fport: UInt8 = 0
+            var hex = ""
+            for attempt in 1...4 {
+                let r = try s.expect([.regex("^\\+EVT:TX=(\\d+),(\\d+)$")], timeout: radio(timeout("send", 30 * Time.second)))
+                guard r.line != nil else { throw StepFailure(message: "no transmission after \(try need("fwSendState"))", expected: "+EVT:TX=start,end", got: "nothing") }
+                (fport, hex) = try readPayload()
+                let type = (try? Hex.decode(hex)).flatMap { $0.first }.map { $0 & 0x1F }
+                if type == 1 || type == 2 || attempt == 4 { break }
             }
             let bytes = (try? Hex.decode(hex)) ?? []
             lastPayloadBytes = bytes.count
@@ -410,7 +412,7 @@ public final class FlashTestRunner {
             throw StepFailure(message: "the send was refused", expected: "accepted", got: accepted.line?.text ?? "nothing")
         }
         _ = a
-        let done = try s.expect(profile.matchers("txDone") + profile.matchers("txFailed"), timeout: timeout("send", 30 * Time.second))
+        let done = try s.expect(profile.matchers("txDone") + profile.matchers("txFailed"), timeout: radio(timeout("send", 30 * Time.second)))
         guard let d = done.line, done.which < profile.matchers("txDone").count else {
             throw StepFailure(message: "no TX done", expected: profile.patterns["txDone"]?.first, got: done.line?.text ?? "nothing")
         }
@@ -420,6 +422,24 @@ public final class FlashTestRunner {
         return "sent \(bytes.count) bytes on FPort \(port); \(d.text)"
     }
     private var lastSendEnd: Nanoseconds?
+
+    /// `ATC+PAYLOAD=?`: the last payload the radio accepted (long ones continue on further lines).
+    private func readPayload() throws -> (UInt8, String) {
+        let s = try s
+        try s.send(try need("fwPayload"))
+        let first = try s.expect(profile.matchers("fwPayload") + profile.matchers("error"), timeout: timeout("command", 2 * Time.second))
+        guard first.line != nil, first.which == 0, first.captures.count == 3, let fport = UInt8(first.captures[1]) else {
+            throw StepFailure(message: "cannot read the payload back", expected: "ATC+PAYLOAD=port:hex", got: first.line?.text ?? "nothing")
+        }
+        var hex = first.captures[2]
+        while true {
+            let more = try s.expect(profile.matchers("ok") + profile.matchers("fwPayloadMore"), timeout: timeout("command", 2 * Time.second))
+            guard let l = more.line else { throw StepFailure(message: "the payload read-back did not end with OK") }
+            if more.which < profile.matchers("ok").count { break }
+            hex += l.text
+        }
+        return (fport, hex.uppercased())
+    }
 
     /// The airtime model's duration for the last uplink: the frame is the payload plus 13 bytes (MHDR, FHDR without
     /// FOpts, FPort, MIC), at the data rate the plan configured.
@@ -477,7 +497,7 @@ public final class FlashTestRunner {
                 return "refused on send \(i) (\(line.text)) after \(i - 1) transmissions at DR\(dataRate)"
             }
             guard r.which < busy.count + ok.count else { throw StepFailure(message: "send \(i) failed", expected: "accepted or duty-cycle refusal", got: line.text) }
-            let done = try s.expect(profile.matchers("txDone") + profile.matchers("txFailed"), timeout: timeout("send", 30 * Time.second))
+            let done = try s.expect(profile.matchers("txDone") + profile.matchers("txFailed"), timeout: radio(timeout("send", 30 * Time.second)))
             guard done.line != nil else { throw StepFailure(message: "no TX done for send \(i)", expected: profile.patterns["txDone"]?.first, got: "nothing") }
         }
         throw StepFailure(message: "the duty cycle never refused a send", expected: "a refusal within \(attempts) sends at DR\(dataRate)", got: "\(attempts) accepted")

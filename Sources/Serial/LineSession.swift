@@ -180,8 +180,6 @@ public final class LineSession {
     private var sawCR = false
     private var ready: [Line] = []
     private let start = DispatchTime.now().uptimeNanoseconds
-    /// Scales every timeout (an emulator running its clock faster than real time).
-    public var timeScale = 1.0
 
     public init(transport: SerialTransport, log: SessionLog? = nil) {
         self.transport = transport
@@ -239,9 +237,9 @@ public final class LineSession {
         if recent.count > 20 { recent.removeFirst(recent.count - 20) }
     }
 
-    /// The next line, waiting at most `timeout` (scaled); nil on timeout.
+    /// The next line, waiting at most `timeout`; nil on timeout.
     public func readLine(timeout: Nanoseconds) throws(SerialError) -> Line? {
-        let deadline = now + Int64(Double(timeout) / timeScale)
+        let deadline = now + timeout
         while ready.isEmpty {
             let left = deadline - now
             if left <= 0 { return nil }
@@ -255,10 +253,10 @@ public final class LineSession {
     /// the result's `before`. Nil match on timeout.
     public func expect(_ matchers: [Matcher], timeout: Nanoseconds) throws(SerialError) -> (before: [Line], line: Line?, which: Int, captures: [String]) {
         var before: [Line] = []
-        let deadline = now + Int64(Double(timeout) / timeScale)
+        let deadline = now + timeout
         while true {
             let left = deadline - now
-            guard left > 0, let line = try readLine(timeout: Int64(Double(left) * timeScale)) else { return (before, nil, -1, []) }
+            guard left > 0, let line = try readLine(timeout: left) else { return (before, nil, -1, []) }
             for (i, m) in matchers.enumerated() {
                 if let caps = m.match(line.text) { return (before, line, i, caps) }
             }
@@ -274,7 +272,7 @@ public final class LineSession {
 
     /// Discards whatever is waiting (lines and bytes), for `quiet` time.
     public func drainInput(quiet: Nanoseconds) throws(SerialError) {
-        while let line = try readLine(timeout: Int64(Double(quiet) * timeScale)) {
+        while let line = try readLine(timeout: quiet) {
             if eventMatchers.contains(where: { $0.match(line.text) != nil }) { events.append(line) }
         }
     }

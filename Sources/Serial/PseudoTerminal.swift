@@ -18,7 +18,7 @@ public final class PseudoTerminal {
         let m = lh_open_pty(&name, name.count)
         guard m >= 0 else { throw SerialError(.io, port: "/dev/ptmx", transport: "pty", String(cString: strerror(errno))) }
         masterFD = m
-        slavePath = String(cString: name)
+        slavePath = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         keeper = Glibc.open(slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC)
         // Raw mode on the line: no echo, no CR/LF translation; what the device writes arrives as it is.
         if keeper >= 0 {

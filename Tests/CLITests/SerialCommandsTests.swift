@@ -1,0 +1,125 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+import TestSupport
+
+/// `ports`, `emulate` and `flash-test` as hardware engineers and production lines run them.
+@Suite(.serialized) struct SerialCommandsTests {
+    /// Starts `loraharness emulate` and returns the process and the pty path it printed.
+    static func emulator(_ args: [String]) throws -> (Process, String) {
+        let p = Process()
+        p.executableURL = TestPaths.cli
+        p.arguments = ["emulate"] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var collected = Data()
+        let deadline = Date().addingTimeInterval(10)
+        while !collected.contains(0x0A) && Date() < deadline {
+            collected.append(out.fileHandleForReading.availableData)
+        }
+        let path = String(decoding: collected, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return (p, path)
+    }
+
+    static func temp(_ name: String) -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loraharness-serial-cli-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.appendingPathComponent(name).path
+    }
+
+    @Test func portsLists() throws {
+        let r = try CLI.run(["ports"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("no serial ports found") || r.stdout.contains("port"))
+        let j = try CLI.run(["ports", "--json"])
+        #expect(j.status == 0)
+        #expect((try JSONSerialization.jsonObject(with: Data(j.stdout.utf8))) is [Any])
+    }
+
+    /// The whole path a hardware engineer takes: an emulated board on a pty, the bundled plan, JUnit, production
+    /// log; then --resume skips the board that passed.
+    @Test func flashTestAgainstTheEmulator() throws {
+        let (emu, path) = try Self.emulator(["--profile", "occupancy-rak3172", "--time-scale", "100", "--duration", "60s"])
+        defer { emu.terminate(); emu.waitUntilExit() }
+        #expect(path.hasPrefix("/dev/pts/"))
+        let junit = Self.temp("board.xml"), prod = Self.temp("production.csv"), log = Self.temp("session.log")
+        try? FileManager.default.removeItem(atPath: prod)
+        let plan = TestPaths.root.appendingPathComponent("hardware/plans/occupancy-bay.yaml").path
+        let r = try CLI.run(["flash-test", "--port", path, "--plan", plan, "--time-scale", "100", "--junit", junit,
+                             "--production-log", prod, "--log", log], currentDirectory: TestPaths.root)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("PASS  bay_state payload"))
+        #expect(r.stdout.contains("PASS  identity"))
+        let xml = try XMLDocument(contentsOf: URL(fileURLWithPath: junit))
+        #expect(try xml.nodes(forXPath: "//testcase").count == 12)
+        #expect(try xml.nodes(forXPath: "//failure").isEmpty)
+        let rows = try String(contentsOfFile: prod, encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 2 && rows[1].contains(",70B3D57ED0001234,1.0.0,pass,"))
+        #expect(try String(contentsOfFile: log, encoding: .utf8).hasPrefix("# loraharness session log 1"))
+        let again = try CLI.run(["flash-test", "--port", path, "--plan", plan, "--production-log", prod, "--resume"], currentDirectory: TestPaths.root)
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("passed before, skipped (--resume)"))
+        let retest = try CLI.run(["flash-test", "--port", path, "--plan", plan, "--production-log", prod, "--retest"], currentDirectory: TestPaths.root)
+        #expect(retest.stdout.contains("not a failed board, skipped (--retest)"))
+    }
+
+    /// A failing board: exit 1, one line on stderr, the diagnosis on stdout, the JUnit file still written.
+    @Test func failingBoardExitsOne() throws {
+        let (emu, path) = try Self.emulator(["--profile", "occupancy-rak3172", "--kind", "gate", "--time-scale", "100", "--duration", "30s"])
+        defer { emu.terminate(); emu.waitUntilExit() }
+        let junit = Self.temp("gate-as-bay.xml")
+        let plan = TestPaths.root.appendingPathComponent("hardware/plans/occupancy-bay.yaml").path
+        let r = try CLI.run(["flash-test", "--port", path, "--plan", plan, "--time-scale", "100", "--junit", junit], currentDirectory: TestPaths.root)
+        #expect(r.status == 1)
+        #expect(r.stderr == "error: \(path): step 'identity' failed\n")
+        #expect(r.stdout.contains("expected: BAY") && r.stdout.contains("got:      GATE"))
+        #expect(FileManager.default.fileExists(atPath: junit))
+    }
+
+    @Test(arguments: [
+        (["--port", "/dev/ttyNOSUCHPORT"], "termios port not found: No such file or directory"),
+        (["--port", "tcp://127.0.0.1:1"], "tcp port not found: cannot connect to 127.0.0.1:1"),
+        ([], "give a board's port with --port"),
+    ])
+    func badPortsExitTwo(args: [String], mentions: String) throws {
+        let plan = TestPaths.root.appendingPathComponent("hardware/plans/occupancy-bay.yaml").path
+        let r = try CLI.run(["flash-test", "--plan", plan] + args, currentDirectory: TestPaths.root)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains(mentions), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+    }
+
+    /// A user without access to the port (not in the dialout group): permission denied, exit 2. The test drops
+    /// root with setpriv to run the tool as nobody.
+    @Test func permissionDenied() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
+        let (emu, path) = try Self.emulator(["--profile", "rak3172-rui3", "--duration", "20s"])
+        defer { emu.terminate(); emu.waitUntilExit() }
+        chmod(path, 0o600)
+        let plan = TestPaths.root.appendingPathComponent("hardware/plans/stock-module.yaml").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", TestPaths.cli.path, "flash-test", "--port", path, "--plan", plan]
+        p.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 2)
+        #expect(text.contains("permission denied") && text.contains("dialout"), "\(text)")
+    }
+
+    @Test func badPlanNamesTheLine() throws {
+        let path = Self.temp("bad-plan.yaml")
+        try "name: p\nprofile: occupancy-rak3172\nsteps:\n  - {step: boot}\n  - {step: fly}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["flash-test", "--port", "/dev/null", "--plan", path])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("unknown step 'fly'") && r.stderr.contains("bad-plan.yaml:5"), "\(r.stderr)")
+    }
+}
