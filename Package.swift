@@ -63,8 +63,10 @@ let package = Package(
                 swiftSettings: optimised),
         // FlashTest: plans and their runner against a board (real or emulated), JUnit, production logs.
         .target(name: "FlashTest", dependencies: ["HarnessCore", "RadioLink", "Codecs", "Serial"], swiftSettings: optimised),
-        // Traces: pcap/pcapng with LoRaTap, and (later) the trace readers and replay.
-        .target(name: "Traces", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN"], swiftSettings: optimised),
+        // Traces: readers (packet-forwarder, The Things Stack, ChirpStack, pcap/pcapng, session logs; gzip), the validation
+        // pipeline, writers, the Semtech UDP virtual gateway.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Traces", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Codecs", "CZlib"], swiftSettings: optimised),
         .executableTarget(
             name: "loraharness",
             dependencies: [

@@ -1,3 +1,4 @@
+import HarnessCore
 import Foundation
 
 /// Cayenne Low Power Payload (myDevices; the IPSO Smart Object types it uses), decoded in Swift only: many
@@ -39,6 +40,15 @@ public enum CayenneLPP {
         134: Kind(name: "gyrometer", size: 6, fields: [("x", 2, 100, true), ("y", 2, 100, true), ("z", 2, 100, true)]),
         136: Kind(name: "gps", size: 9, fields: [("latitude", 3, 10000, true), ("longitude", 3, 10000, true), ("altitude", 3, 100, true)]),
     ]
+
+    /// Items as JSON: `[{"channel": 1, "type": "temperature", "value": 21.5}, …]` (several values as an object).
+    public static func json(_ items: [Item]) -> JSONValue {
+        .array(items.map { i in
+            .object(["channel": .number(Double(i.channel)), "type": .string(i.name),
+                     "value": i.values.count == 1 && i.values["value"] != nil ? .number(i.values["value"] ?? 0)
+                        : .object(i.values.mapValues { .number($0) })])
+        })
+    }
 
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> [Item] {
         var items: [Item] = []

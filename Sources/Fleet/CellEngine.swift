@@ -113,11 +113,15 @@ final class CellEngine {
     private var events = 0
     private var backgroundSent = 0
     private var faultEvents: [(at: Int64, start: Bool, sites: [Int]?)] = []
+    /// Captured transmissions to replay, in time order, and the next one.
+    private var traced: [Transmission] = []
+    private var tracedNext = 0
     private let bandOf: [Int64: Int]
     private let bandLimit: [Double]
     private var siteBase: Int { sensors.count }
     private var transmitterBase: Int { sensors.count + sites.count }
     private var faultBase: Int { sensors.count + sites.count + transmitters.count }
+    private var tracedID: Int { faultBase + faultEvents.count }
 
     init(scenario sc: FleetScenario, plan: FleetPlan, cell: FleetPlan.Cell, replica: Int, duration: Int64) {
         scenario = sc
@@ -208,8 +212,13 @@ final class CellEngine {
         siteOf = Array(repeating: -1, count: sensors.count)
         for (li, s) in sites.enumerated() { for d in s.bayDevice + s.gateDevice { siteOf[d] = li } }
         // Background transmitters.
+        var tracedChannel: [Int: Int] = [:]   // (device × scale + copy) → channel index
         for b in cell.background {
             let bg = plan.background[b]
+            if let t = bg.traced {
+                tracedChannel[t.device * (sc.traceBackground?.scale ?? 1) + t.copy] = channel.addDevice(x: bg.x, y: bg.y)
+                continue
+            }
             let g = sc.background[bg.group]
             let ci = channel.addDevice(x: bg.x, y: bg.y, maxTxPowerdBm: g.txPowerdBm)
             let (sf, bw): (Int, LoRaBandwidth)
@@ -232,6 +241,26 @@ final class CellEngine {
                                             power: g.txPowerdBm, payload: g.traffic.payloadBytes,
                                             traffic: SeededRandom.stream(seed: seed, 0xB65, UInt64(bg.group), UInt64(bg.index)),
                                             pick: SeededRandom.stream(seed: seed, 0xB66, UInt64(bg.group), UInt64(bg.index))))
+        }
+        // Captured traffic: every transmission of the cell's traced copies, in time order, from the scenario's start.
+        if let trace = sc.traceBackground, !tracedChannel.isEmpty {
+            let index = Dictionary(uniqueKeysWithValues: trace.devices.enumerated().map { ($1, $0) })
+            let t0 = trace.transmissions.map(\.time).min() ?? 0
+            for c in 0..<trace.scale {
+                var shift = SeededRandom.stream(seed: seed, 0x7AC1, UInt64(c))
+                let offset = c == 0 ? 0 : Int64(shift.nextDouble() * Double(Time.hour))
+                for t in trace.transmissions {
+                    guard let d = index[t.device], let ch = tracedChannel[d * trace.scale + c],
+                          let bw = LoRaBandwidth.allCases.first(where: { Int($0.hertz.rounded()) == t.bandwidthHz }) else { continue }
+                    let m = LoRaModulation(spreadingFactor: t.spreadingFactor, bandwidth: bw)
+                    let at = t.time - t0 + offset
+                    guard at >= 0, at <= duration, (0...255).contains(t.bytes) else { continue }
+                    traced.append(Transmission(device: ch, start: at, airtime: AirtimeCalculator.loraUnchecked(m, payloadBytes: t.bytes).nanoseconds,
+                                               frequencyHz: t.frequencyHz, spreadingFactor: t.spreadingFactor, bandwidth: bw,
+                                               txPowerdBm: sc.region.txPowerdBm(index: 0) ?? sc.region.maxEIRPdBm, payloadBytes: t.bytes, tag: -1))
+                }
+            }
+            traced.sort { ($0.start, $0.device) < ($1.start, $1.device) }
         }
         // Faults.
         for f in sc.faults {
@@ -430,6 +459,7 @@ final class CellEngine {
             heap.push(first, Int32(transmitterBase + i))
         }
         for (i, f) in faultEvents.enumerated() { heap.push(f.at, Int32(faultBase + i)) }
+        if let first = traced.first { heap.push(first.start, Int32(tracedID)) }
 
         var nextProgress = duration / 100
         while let t = heap.minTime, let id32 = heap.minID, t <= duration {
@@ -461,9 +491,17 @@ final class CellEngine {
             } else if id < faultBase {
                 events += 1
                 background(id - transmitterBase, at: t)
-            } else {
+            } else if id < tracedID {
                 events += 1
                 fault(faultEvents[id - faultBase], at: t)
+            } else {
+                events += 1
+                while tracedNext < traced.count, traced[tracedNext].start <= t {
+                    channel.transmit(traced[tracedNext])
+                    backgroundSent += 1
+                    tracedNext += 1
+                }
+                if tracedNext < traced.count { heap.push(traced[tracedNext].start, Int32(tracedID)) }
             }
         }
         channel.advance(to: duration)

@@ -23,10 +23,12 @@ public struct FleetPlan: Sendable {
     }
 
     public struct Background: Sendable {
+        /// A device group of the scenario, or −1 for a captured device (`traced`: its index and copy).
         public var group: Int
         public var index: Int
         public var x: Double
         public var y: Double
+        public var traced: (device: Int, copy: Int)? = nil
     }
 
     public struct Cell: Sendable {
@@ -76,6 +78,18 @@ public struct FleetPlan: Sendable {
                 background.append(Background(group: gi, index: k, x: x, y: y))
             }
         }
+        if let trace = sc.traceBackground {
+            // Captured devices have no position: each copy stands at random in the gateways' area (2 km around).
+            let xs = sc.gateways.map(\.x), ys = sc.gateways.map(\.y)
+            let area = Placement.rectangle(x0: (xs.min() ?? 0) - 2000, y0: (ys.min() ?? 0) - 2000, x1: (xs.max() ?? 0) + 2000, y1: (ys.max() ?? 0) + 2000)
+            for (d, _) in trace.devices.enumerated() {
+                for c in 0..<trace.scale {
+                    var place = SeededRandom.stream(seed: sc.seed, 0x7ACE, UInt64(d), UInt64(c))
+                    let (x, y) = area.position(0, rng: &place)
+                    background.append(Background(group: -1, index: d * trace.scale + c, x: x, y: y, traced: (d, c)))
+                }
+            }
+        }
         self.sensors = sensors
         self.background = background
         self.siteSensors = siteSensors
@@ -105,7 +119,7 @@ public struct FleetPlan: Sendable {
             }
         }
         for (i, b) in background.enumerated() {
-            let power = sc.background[b.group].txPowerdBm
+            let power = b.group >= 0 ? sc.background[b.group].txPowerdBm : (sc.region.txPowerdBm(index: 0) ?? sc.region.maxEIRPdBm)
             for g in index.near(b.x, b.y) where RadioChannel.reachable(model: sc.model, gateway: sc.gateways[g], x: b.x, y: b.y,
                                                                        antennaGaindBi: 0, maxTxPowerdBm: power) {
                 union(nSites + i, gwBase + g)

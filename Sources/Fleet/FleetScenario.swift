@@ -57,6 +57,35 @@ public struct NetworkSettings: Sendable {
     public init() {}
 }
 
+/// One transmission from a captured trace (times are Unix nanoseconds; replayed from the scenario's start).
+public struct TraceTransmission: Sendable, Equatable {
+    public var device: String
+    public var time: Nanoseconds
+    public var frequencyHz: Int64
+    public var spreadingFactor: Int
+    public var bandwidthHz: Int
+    public var bytes: Int
+    public init(device: String, time: Nanoseconds, frequencyHz: Int64, spreadingFactor: Int, bandwidthHz: Int, bytes: Int) {
+        self.device = device; self.time = time; self.frequencyHz = frequencyHz; self.spreadingFactor = spreadingFactor
+        self.bandwidthHz = bandwidthHz; self.bytes = bytes
+    }
+}
+
+/// Captured traffic as other transmitters: each captured device `scale` times, the copies placed at random in the
+/// area of the gateways and shifted in time by up to an hour.
+public struct TraceBackground: Sendable {
+    public var transmissions: [TraceTransmission]
+    public var scale: Int
+    public init(transmissions: [TraceTransmission], scale: Int) { self.transmissions = transmissions; self.scale = scale }
+
+    /// The captured devices, in order of first appearance.
+    public var devices: [String] {
+        var seen = Set<String>(), out: [String] = []
+        for t in transmissions where seen.insert(t.device).inserted { out.append(t.device) }
+        return out
+    }
+}
+
 /// Something going wrong on purpose.
 public enum FleetFault: Sendable, Equatable {
     /// A gateway out of service from `from` to `to`.
@@ -96,6 +125,8 @@ public struct FleetScenario: Sendable {
     public var keys: KeyStore?
     /// A digest of the file, so shards of different scenarios are not merged.
     public var fingerprint: String
+    /// Captured traffic replayed as other transmitters (`replay --to simulate:…`).
+    public var traceBackground: TraceBackground?
 
     public var sensorCount: Int { sites.reduce(0) { $0 + $1.bays + $1.gates } }
     public var backgroundCount: Int { background.reduce(0) { $0 + $1.count } }
@@ -171,7 +202,7 @@ public struct FleetScenario: Sendable {
                              powerUpSpread: spread,
                              region: region, subBands: subBands, model: model, gateways: gateways, network: network, sites: sites,
                              bay: bay, gate: gate, background: background, faults: faults, assertions: assertions,
-                             tolerances: tolerances, keys: keys, fingerprint: fingerprint(text))
+                             tolerances: tolerances, keys: keys, fingerprint: fingerprint(text), traceBackground: nil)
     }
 
     /// FNV-1a over the text: enough to tell scenario files apart, not a security measure.

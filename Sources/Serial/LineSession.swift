@@ -116,50 +116,10 @@ public final class SessionLog {
         append(String(format: "%d.%06d %@ %@", t / Time.second, (t % Time.second) / 1000, String(direction), safe))
     }
 
-    public static func escape(_ bytes: [UInt8]) -> String {
-        var s = ""
-        for b in bytes {
-            switch b {
-            case 0x5C: s += "\\\\"
-            case 0x0D: s += "\\r"
-            case 0x0A: s += "\\n"
-            case 0x09: s += "\\t"
-            case 0x20...0x7E: s.unicodeScalars.append(Unicode.Scalar(b))
-            default: s += String(format: "\\x%02x", b)
-            }
-        }
-        return s
-    }
+    public static func escape(_ bytes: [UInt8]) -> String { ByteEscapes.escape(bytes) }
 
     /// The bytes of an escaped record (the inverse of `escape`); nil when the escapes are malformed.
-    public static func unescape(_ text: Substring) -> [UInt8]? {
-        var out: [UInt8] = []
-        var i = text.startIndex
-        while i < text.endIndex {
-            let c = text[i]
-            if c == "\\" {
-                let n = text.index(after: i)
-                guard n < text.endIndex else { return nil }
-                switch text[n] {
-                case "\\": out.append(0x5C); i = text.index(after: n)
-                case "r": out.append(0x0D); i = text.index(after: n)
-                case "n": out.append(0x0A); i = text.index(after: n)
-                case "t": out.append(0x09); i = text.index(after: n)
-                case "x":
-                    let h1 = text.index(after: n)
-                    guard h1 < text.endIndex, text.index(after: h1) < text.endIndex,
-                          let v = UInt8(String(text[h1...text.index(after: h1)]), radix: 16) else { return nil }
-                    out.append(v)
-                    i = text.index(h1, offsetBy: 2)
-                default: return nil
-                }
-            } else {
-                out += Array(String(c).utf8)
-                i = text.index(after: i)
-            }
-        }
-        return out
-    }
+    public static func unescape(_ text: Substring) -> [UInt8]? { ByteEscapes.unescape(text) }
 
     public func close() { try? handle?.close() }
 }

@@ -121,11 +121,7 @@ struct CodecDecodeCommand: ParsableCommand {
             let items: [CayenneLPP.Item]
             do throws(CayenneLPP.DecodeError) { items = try CayenneLPP.decode(bytes) }
             catch { throw InputError(error.message, at: .byteOffset(source: "payload", offset: error.offset)) }
-            let json = JSONValue.array(items.map { i in
-                .object(["channel": .number(Double(i.channel)), "type": .string(i.name),
-                         "value": i.values.count == 1 && i.values["value"] != nil ? .number(i.values["value"] ?? 0)
-                            : .object(i.values.mapValues { .number($0) })])
-            })
+            let json = CayenneLPP.json(items)
             let lines = items.map { item in
                 "channel \(item.channel)  \(item.name)  "
                     + item.values.keys.sorted().map { k in (k == "value" ? "" : k + " ") + "\(item.values[k] ?? 0)" }.joined(separator: "  ")

@@ -100,10 +100,18 @@ import TestSupport
         let (emu, path) = try Self.emulator(["--profile", "rak3172-rui3", "--duration", "20s"])
         defer { emu.terminate(); emu.waitUntilExit() }
         chmod(path, 0o600)
-        let plan = TestPaths.root.appendingPathComponent("hardware/plans/stock-module.yaml").path
+        // The plan and profile where nobody can read them (the checkout may not be readable to other users).
+        let dir = "/tmp/loraharness-permission-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let plan = dir + "/plan.yaml", profile = dir + "/profile.yaml"
+        try FileManager.default.copyItem(atPath: TestPaths.root.appendingPathComponent("hardware/plans/stock-module.yaml").path, toPath: plan)
+        try FileManager.default.copyItem(atPath: TestPaths.root.appendingPathComponent("hardware/profiles/rak3172-rui3.yaml").path, toPath: profile)
+        for f in [plan, profile] { chmod(f, 0o644) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", TestPaths.cli.path, "flash-test", "--port", path, "--plan", plan]
+        p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", TestPaths.cli.path, "flash-test", "--port", path, "--plan", plan,
+                       "--profile", profile]
         p.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
         let err = Pipe()
         p.standardError = err

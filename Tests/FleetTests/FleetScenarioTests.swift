@@ -1,5 +1,6 @@
 import Foundation
 import HarnessCore
+import RadioLink
 import Testing
 @testable import Fleet
 

@@ -1,0 +1,103 @@
+import CZlib
+import Foundation
+import HarnessCore
+
+/// A file read in chunks, gzip-compressed or not (zlib reads plain files through the same calls), so traces of
+/// any size stream in constant memory.
+public final class ByteInput {
+    public let path: String
+    private var file: gzFile?
+    /// Bytes delivered so far (offsets in the uncompressed stream).
+    public private(set) var offset = 0
+
+    public init(path: String) throws(InputError) {
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else { throw InputError("no such file", at: .file(path)) }
+        guard let f = gzopen(path, "rb") else { throw InputError("cannot open the file", at: .file(path)) }
+        gzbuffer(f, 256 * 1024)
+        file = f
+    }
+
+    deinit { close() }
+
+    /// Up to `max` bytes; empty at the end. A damaged gzip stream is an error naming the offset.
+    public func read(_ max: Int) throws(InputError) -> [UInt8] {
+        guard let f = file, max > 0 else { return [] }
+        var buf = [UInt8](repeating: 0, count: max)
+        let n = buf.withUnsafeMutableBytes { p -> Int32 in
+            guard let base = p.baseAddress else { return 0 }
+            return gzread(f, base, UInt32(p.count))
+        }
+        if n < 0 {
+            var code: Int32 = 0
+            let message = gzerror(f, &code).map { String(cString: $0) } ?? "read error"
+            throw InputError("damaged compressed data: \(message)", at: .byteOffset(source: path, offset: offset))
+        }
+        offset += Int(n)
+        if Int(n) < max { buf.removeLast(max - Int(n)) }
+        return buf
+    }
+
+    /// Exactly `n` bytes, or fewer at the end of the file.
+    public func readExactly(_ n: Int) throws(InputError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(n)
+        while out.count < n {
+            let chunk = try read(n - out.count)
+            if chunk.isEmpty { break }
+            out += chunk
+        }
+        return out
+    }
+
+    public func close() {
+        if let f = file { gzclose(f); file = nil }
+    }
+}
+
+/// Lines of a text file (gzip or not), with their numbers; CR LF and LF both end a line.
+public final class LineInput {
+    private let input: ByteInput
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var finished = false
+    public private(set) var lineNumber = 0
+    public var path: String { input.path }
+
+    public init(path: String) throws(InputError) { input = try ByteInput(path: path) }
+
+    /// The next line (without its terminator), or nil at the end.
+    public func next() throws(InputError) -> ArraySlice<UInt8>? {
+        while true {
+            if let nl = buffer[position...].firstIndex(of: 0x0A) {
+                var end = nl
+                if end > position && buffer[end - 1] == 0x0D { end -= 1 }
+                let line = buffer[position..<end]
+                position = nl + 1
+                lineNumber += 1
+                return line
+            }
+            if finished {
+                guard position < buffer.count else { return nil }
+                let line = buffer[position...]
+                position = buffer.count
+                lineNumber += 1
+                return line
+            }
+            // Keep the unfinished line, read more.
+            if position > 0 {
+                buffer.removeFirst(position)
+                position = 0
+            }
+            let chunk = try input.read(256 * 1024)
+            if chunk.isEmpty { finished = true } else { buffer += chunk }
+        }
+    }
+
+    /// The first bytes of the file, to tell formats apart (read again from the start afterwards).
+    public static func peek(path: String, count: Int = 4096) throws(InputError) -> [UInt8] {
+        let i = try ByteInput(path: path)
+        defer { i.close() }
+        return try i.readExactly(count)
+    }
+}

@@ -1,0 +1,279 @@
+import Foundation
+import HarnessCore
+import LoRaWAN
+
+/// pcap and pcapng captures (gzip or not), streamed: LoRaTap (link type 270, header versions 0 and 1), bare
+/// PHYPayloads under a user link type (147–162, named by an option), and Semtech PUSH_DATA datagrams inside UDP
+/// (Ethernet, raw IP, Linux cooked captures).
+public final class PcapReader: TraceReader {
+    private let input: ByteInput
+    private let path: String
+    private let userLinkType: UInt32?
+    private var ng = false
+    private var bigEndian = false
+    private var nanoseconds = false
+    private var linkType: UInt32 = 0
+    /// pcapng: per interface, its link type and time-stamp units per second.
+    private var interfaces: [(linkType: UInt32, unitsPerSecond: UInt64)] = []
+    private var queue: [TraceItem] = []
+    private var done = false
+    private var started = false
+
+    init(path: String, userLinkType: UInt32?) throws(InputError) {
+        self.path = path
+        self.userLinkType = userLinkType
+        input = try ByteInput(path: path)
+    }
+
+    private func u32(_ b: ArraySlice<UInt8>, _ o: Int, big: Bool) -> UInt32 {
+        let i = b.startIndex + o
+        return big ? UInt32(b[i]) << 24 | UInt32(b[i + 1]) << 16 | UInt32(b[i + 2]) << 8 | UInt32(b[i + 3])
+                   : UInt32(b[i + 3]) << 24 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 1]) << 8 | UInt32(b[i])
+    }
+    private func u16(_ b: ArraySlice<UInt8>, _ o: Int, big: Bool) -> UInt16 {
+        let i = b.startIndex + o
+        return big ? UInt16(b[i]) << 8 | UInt16(b[i + 1]) : UInt16(b[i + 1]) << 8 | UInt16(b[i])
+    }
+
+    private func start() throws(InputError) {
+        started = true
+        let head = try input.readExactly(4)
+        guard head.count == 4 else { throw InputError("not a pcap file (shorter than its header)", at: .byteOffset(source: path, offset: 0)) }
+        let m = UInt32(head[0]) << 24 | UInt32(head[1]) << 16 | UInt32(head[2]) << 8 | UInt32(head[3])
+        switch m {
+        case 0x0A0D_0D0A:
+            ng = true
+            try readSectionHeader(afterType: head)
+        case 0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1:
+            bigEndian = m == 0xA1B2_C3D4 || m == 0xA1B2_3C4D
+            nanoseconds = m == 0xA1B2_3C4D || m == 0x4D3C_B2A1
+            let rest = try input.readExactly(20)
+            guard rest.count == 20 else { throw InputError("truncated pcap header", at: .byteOffset(source: path, offset: 4)) }
+            linkType = u32(rest[...], 16, big: bigEndian) & 0x0FFF_FFFF
+        default:
+            throw InputError("not a pcap or pcapng file (magic \(String(format: "%08x", m)))", at: .byteOffset(source: path, offset: 0))
+        }
+    }
+
+    private func readSectionHeader(afterType: [UInt8]) throws(InputError) {
+        let at = input.offset - 4
+        let lenAndMagic = try input.readExactly(8)
+        guard lenAndMagic.count == 8 else { throw InputError("truncated pcapng section header", at: .byteOffset(source: path, offset: at)) }
+        let magic = u32(lenAndMagic[...], 4, big: false)
+        switch magic {
+        case 0x1A2B_3C4D: bigEndian = false
+        case 0x4D3C_2B1A: bigEndian = true
+        default: throw InputError("bad pcapng byte-order magic", at: .byteOffset(source: path, offset: at + 8))
+        }
+        let total = Int(u32(lenAndMagic[...], 0, big: bigEndian))
+        guard total >= 28, total % 4 == 0 else { throw InputError("bad pcapng section header length \(total)", at: .byteOffset(source: path, offset: at + 4)) }
+        let rest = try input.readExactly(total - 12)
+        guard rest.count == total - 12 else { throw InputError("truncated pcapng section header", at: .byteOffset(source: path, offset: at)) }
+        interfaces = []
+    }
+
+    public func next() throws(InputError) -> TraceItem? {
+        if !started { try start() }
+        while queue.isEmpty && !done {
+            if ng { try nextBlock() } else { try nextRecord() }
+        }
+        return queue.isEmpty ? nil : queue.removeFirst()
+    }
+
+    private func nextRecord() throws(InputError) {
+        let at = input.offset
+        let h = try input.readExactly(16)
+        if h.isEmpty { done = true; return }
+        guard h.count == 16 else {
+            queue.append(.rejected(reason: .truncatedRecord, detail: "record header cut short (\(h.count) of 16 bytes)", at: .byteOffset(source: path, offset: at)))
+            done = true
+            return
+        }
+        let sec = u32(h[...], 0, big: bigEndian), frac = u32(h[...], 4, big: bigEndian), incl = Int(u32(h[...], 8, big: bigEndian))
+        guard incl <= 262_144 else {
+            queue.append(.rejected(reason: .truncatedRecord, detail: "record length \(incl) is not plausible", at: .byteOffset(source: path, offset: at)))
+            done = true
+            return
+        }
+        let data = try input.readExactly(incl)
+        guard data.count == incl else {
+            queue.append(.rejected(reason: .truncatedRecord, detail: "record cut short (\(data.count) of \(incl) bytes)", at: .byteOffset(source: path, offset: at)))
+            done = true
+            return
+        }
+        let t = Int64(sec) * 1_000_000_000 + Int64(frac) * (nanoseconds ? 1 : 1000)
+        packet(data[...], linkType: linkType, time: t, at: .byteOffset(source: path, offset: at))
+    }
+
+    private func nextBlock() throws(InputError) {
+        let at = input.offset
+        let h = try input.readExactly(8)
+        if h.isEmpty { done = true; return }
+        guard h.count == 8 else {
+            queue.append(.rejected(reason: .truncatedRecord, detail: "block header cut short", at: .byteOffset(source: path, offset: at)))
+            done = true
+            return
+        }
+        let type = u32(h[...], 0, big: bigEndian)
+        if type == 0x0A0D_0D0A {
+            // A new section: its own byte order.
+            let magic = try input.readExactly(4)
+            guard magic.count == 4 else { done = true; return }
+            let m = u32(magic[...], 0, big: false)
+            bigEndian = m == 0x4D3C_2B1A
+            let total = Int(u32(h[...], 4, big: bigEndian))
+            guard total >= 28 else { done = true; return }
+            _ = try input.readExactly(total - 12)
+            interfaces = []
+            return
+        }
+        let total = Int(u32(h[...], 4, big: bigEndian))
+        guard total >= 12, total % 4 == 0, total <= 1 << 20 else {
+            queue.append(.rejected(reason: .truncatedRecord, detail: "block length \(total) is not plausible", at: .byteOffset(source: path, offset: at)))
+            done = true
+            return
+        }
+        let body = try input.readExactly(total - 8)
+        guard body.count == total - 8 else {
+            queue.append(.rejected(reason: .truncatedRecord, detail: "block cut short (\(body.count + 8) of \(total) bytes)", at: .byteOffset(source: path, offset: at)))
+            done = true
+            return
+        }
+        let b = body[..<(body.count - 4)]
+        switch type {
+        case 1:   // interface description
+            guard b.count >= 8 else { return }
+            var units: UInt64 = 1_000_000
+            var o = 8
+            while o + 4 <= b.count {
+                let code = u16(b, o, big: bigEndian), len = Int(u16(b, o + 2, big: bigEndian))
+                if code == 0 { break }
+                if code == 9, len >= 1, o + 4 < b.count {
+                    let v = b[b.startIndex + o + 4]
+                    let exp = UInt64(v & 0x7F)
+                    units = v & 0x80 == 0 ? UInt64(pow(10.0, Double(exp))) : (1 << exp)
+                }
+                o += 4 + (len + 3) / 4 * 4
+            }
+            interfaces.append((UInt32(u16(b, 0, big: bigEndian)), units))
+        case 6:   // enhanced packet
+            guard b.count >= 20 else { queue.append(.rejected(reason: .truncatedRecord, detail: "enhanced packet block too short", at: .byteOffset(source: path, offset: at))); return }
+            let iface = Int(u32(b, 0, big: bigEndian))
+            let ts = UInt64(u32(b, 4, big: bigEndian)) << 32 | UInt64(u32(b, 8, big: bigEndian))
+            let cap = Int(u32(b, 12, big: bigEndian))
+            guard iface < interfaces.count, 20 + cap <= b.count else {
+                queue.append(.rejected(reason: .truncatedRecord, detail: "enhanced packet block with a bad interface or length", at: .byteOffset(source: path, offset: at)))
+                return
+            }
+            let units = interfaces[iface].unitsPerSecond
+            let t = Int64(ts / units) * 1_000_000_000 + Int64((ts % units) * 1_000_000_000 / units)
+            packet(b[(b.startIndex + 20)..<(b.startIndex + 20 + cap)], linkType: interfaces[iface].linkType, time: t, at: .byteOffset(source: path, offset: at))
+        case 3:   // simple packet
+            guard b.count >= 4, let first = interfaces.first else { return }
+            packet(b[(b.startIndex + 4)...], linkType: first.linkType, time: nil, at: .byteOffset(source: path, offset: at))
+        default:
+            return   // statistics, name resolution, custom blocks: nothing for us
+        }
+    }
+
+    /// One captured packet by its link type.
+    private func packet(_ data: ArraySlice<UInt8>, linkType: UInt32, time: Int64?, at: InputLocation) {
+        if linkType == 270 {
+            loraTap(data, time: time, at: at)
+        } else if (147...162).contains(linkType) {
+            guard userLinkType == linkType else {
+                queue.append(.rejected(reason: .unsupportedLinkType, detail: "user link type \(linkType): give --linktype \(linkType) if it holds bare PHYPayloads", at: at))
+                return
+            }
+            var r = TraceRecord(format: .pcap, source: at)
+            r.time = time
+            r.phyPayload = Array(data)
+            queue.append(.record(r))
+        } else if linkType == 1 || linkType == 101 || linkType == 113 || linkType == 228 || linkType == 229 {
+            udp(data, linkType: linkType, time: time, at: at)
+        } else {
+            queue.append(.rejected(reason: .unsupportedLinkType, detail: "link type \(linkType) is not LoRaTap, a user type or IP", at: at))
+        }
+    }
+
+    private func loraTap(_ d: ArraySlice<UInt8>, time: Int64?, at: InputLocation) {
+        let s = d.startIndex
+        guard d.count >= 4 else { queue.append(.rejected(reason: .truncatedRecord, detail: "LoRaTap header cut short", at: at)); return }
+        let version = d[s]
+        let length = Int(UInt16(d[s + 2]) << 8 | UInt16(d[s + 3]))
+        guard version <= 1, length >= 15, length <= d.count else {
+            queue.append(.rejected(reason: .truncatedRecord, detail: "LoRaTap version \(version), length \(length): not a header this reader knows", at: at))
+            return
+        }
+        var r = TraceRecord(format: .pcap, source: at)
+        r.time = time
+        r.frequencyHz = Int64(UInt32(d[s + 4]) << 24 | UInt32(d[s + 5]) << 16 | UInt32(d[s + 6]) << 8 | UInt32(d[s + 7]))
+        r.bandwidthHz = Int(d[s + 8]) * 125_000
+        r.spreadingFactor = Int(d[s + 9])
+        let snr = Double(Int8(bitPattern: d[s + 13])) / 4
+        let packetRSSI = d[s + 10]
+        let rssi: Double? = packetRSSI == 255 ? nil : (snr >= 0 ? -139 + Double(packetRSSI) : -139 + Double(packetRSSI) / 4)
+        if version == 1, length >= 23 {
+            let cr = d[s + 21]
+            if (5...8).contains(cr) { r.codingRate = "4/\(cr)" }
+        }
+        r.receptions = [GatewayReception(gateway: "capture", rssi: rssi, snr: snr)]
+        r.phyPayload = Array(d[(s + length)...])
+        if d[s + 14] != 0x34 {
+            queue.append(.rejected(reason: .notLoRaWAN, detail: String(format: "sync word 0x%02x (LoRaWAN uses 0x34)", d[s + 14]), at: at))
+            return
+        }
+        queue.append(.record(r))
+    }
+
+    /// IPv4/IPv6 → UDP → a Semtech PUSH_DATA datagram (protocol version 1 or 2, identifier 0x00).
+    private func udp(_ d: ArraySlice<UInt8>, linkType: UInt32, time: Int64?, at: InputLocation) {
+        var o = d.startIndex
+        switch linkType {
+        case 1:   // Ethernet (one VLAN tag allowed)
+            guard d.count >= 14 else { return }
+            var etherType = UInt16(d[o + 12]) << 8 | UInt16(d[o + 13])
+            o += 14
+            if etherType == 0x8100, d.endIndex - o >= 4 { etherType = UInt16(d[o + 2]) << 8 | UInt16(d[o + 3]); o += 4 }
+            guard etherType == 0x0800 || etherType == 0x86DD else { return }
+        case 113:
+            guard d.count >= 16 else { return }
+            o += 16
+        case 276:
+            guard d.count >= 20 else { return }
+            o += 20
+        default:
+            break
+        }
+        guard d.endIndex - o >= 1 else { return }
+        var payloadStart: Int
+        let ipVersion = d[o] >> 4
+        if ipVersion == 4 {
+            let ihl = Int(d[o] & 0x0F) * 4
+            guard d.endIndex - o >= ihl + 8, d[o + 9] == 17 else { return }
+            payloadStart = o + ihl + 8
+        } else if ipVersion == 6 {
+            guard d.endIndex - o >= 48, d[o + 6] == 17 else { return }
+            payloadStart = o + 40 + 8
+        } else {
+            return
+        }
+        let p = d[payloadStart...]
+        guard p.count >= 12, p[p.startIndex] == 1 || p[p.startIndex] == 2, p[p.startIndex + 3] == 0x00 else { return }   // not PUSH_DATA
+        let eui = p[(p.startIndex + 4)..<(p.startIndex + 12)].map { String(format: "%02X", $0) }.joined()
+        payloadStart = p.startIndex + 12
+        do {
+            let json = try JSONParser.parse(Array(d[payloadStart...]))
+            for var item in JSONTraceReader.rxpk(json, at: at, gateway: eui) {
+                if case .record(var r) = item {
+                    r.format = .pcap
+                    if r.time == nil { r.time = time }
+                    item = .record(r)
+                }
+                queue.append(item)
+            }
+        } catch {
+            queue.append(.rejected(reason: .malformedLine, detail: "PUSH_DATA with invalid JSON: \(error.message)", at: at))
+        }
+    }
+}

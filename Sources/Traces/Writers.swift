@@ -1,0 +1,117 @@
+import Foundation
+import HarnessCore
+import LoRaWAN
+
+/// Writes text a line at a time to a file (flushed as it goes, so a stopped run keeps what it wrote).
+public final class LineWriter {
+    private let handle: FileHandle
+    public let path: String
+    private var buffer = ""
+
+    public init(path: String) throws(InputError) {
+        self.path = path
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw InputError("cannot write the file", at: .file(path))
+        }
+        handle = h
+    }
+
+    public func write(_ line: String) {
+        buffer += line
+        buffer += "\n"
+        if buffer.utf8.count > 64 * 1024 { flush() }
+    }
+
+    public func flush() {
+        guard !buffer.isEmpty else { return }
+        handle.write(Data(buffer.utf8))
+        buffer = ""
+    }
+
+    public func close() {
+        flush()
+        try? handle.close()
+    }
+}
+
+public enum TraceJSON {
+    /// A normalised record as one NDJSON line.
+    public static func line(_ r: TraceRecord, decoded: JSONValue?) -> String {
+        var o: [String: JSONValue] = ["format": .string(r.format.rawValue), "source": .string(r.source.description)]
+        if let t = r.time { o["time"] = .string(TraceTime.format(t)) }
+        if !r.receptions.isEmpty {
+            o["gateways"] = .array(r.receptions.map { g in
+                var x: [String: JSONValue] = ["gateway": .string(g.gateway)]
+                if let v = g.rssi { x["rssi"] = .number(v) }
+                if let v = g.snr { x["snr"] = .number(v) }
+                return .object(x)
+            })
+        }
+        if let f = r.frequencyHz { o["frequency"] = .number(Double(f)) }
+        if let v = r.spreadingFactor { o["sf"] = .number(Double(v)) }
+        if let v = r.bandwidthHz { o["bandwidth"] = .number(Double(v)) }
+        if let v = r.codingRate { o["coding_rate"] = .string(v) }
+        if let v = r.phyPayload { o["phy_payload"] = .string(Hex.encode(v)) }
+        if let v = r.devEUI { o["dev_eui"] = .string(v.description) }
+        if let v = r.devAddr { o["dev_addr"] = .string(v.description) }
+        if let v = r.fport { o["fport"] = .number(Double(v)) }
+        if let v = r.fcnt { o["fcnt"] = .number(Double(v)) }
+        if let v = r.frmPayload { o["frm_payload"] = .string(Hex.encode(v)) }
+        if let v = r.statedAirtime { o["stated_airtime_ns"] = .number(Double(v)) }
+        if let d = decoded { o["decoded"] = d }
+        return JSONValue.object(o).compact
+    }
+
+    /// A line of the expected-output format (`--expected`): DevEUI, FCnt and the decoding.
+    public static func expectedLine(_ r: TraceRecord, decoded: JSONValue) -> String? {
+        guard let eui = r.devEUI, let fcnt = r.fcnt else { return nil }
+        var o: [String: JSONValue] = ["dev_eui": .string(eui.description), "fcnt": .number(Double(fcnt))]
+        if case .string(let e)? = decoded["error"] { o["error"] = .string(e) } else { o["decoded"] = decoded }
+        return JSONValue.object(o).compact
+    }
+}
+
+/// Replaces DevEUIs and DevAddrs consistently before a trace is shared: the n-th device seen becomes
+/// `FFFFFF00000000nn` / `FE0000nn`, in records and inside PHYPayloads (a join-request's DevEUI, a data frame's
+/// DevAddr). MICs are left as they were: they no longer verify.
+public final class Anonymiser {
+    private var euis: [EUI64: EUI64] = [:]
+    private var addrs: [DevAddr: DevAddr] = [:]
+
+    public init() {}
+
+    public func eui(_ e: EUI64) -> EUI64 {
+        if let m = euis[e] { return m }
+        let m = EUI64(0xFFFF_FF00_0000_0000 | UInt64(euis.count + 1))
+        euis[e] = m
+        return m
+    }
+
+    public func addr(_ a: DevAddr) -> DevAddr {
+        if let m = addrs[a] { return m }
+        let m = DevAddr(0xFE00_0000 | UInt32(addrs.count + 1))
+        addrs[a] = m
+        return m
+    }
+
+    public func apply(_ input: TraceRecord) -> TraceRecord {
+        var r = input
+        r.devEUI = r.devEUI.map(eui)
+        r.devAddr = r.devAddr.map(addr)
+        if var p = r.phyPayload, let first = p.first {
+            let mtype = first >> 5
+            if mtype == 0 && p.count >= 23 {
+                // join-request: JoinEUI (1…8), DevEUI (9…16), little-endian
+                let old = EUI64(p[9...16].reversed().reduce(0) { $0 << 8 | UInt64($1) })
+                let new = eui(old)
+                for k in 0..<8 { p[9 + k] = UInt8(truncatingIfNeeded: new.value >> (8 * UInt64(k))) }
+            } else if (2...5).contains(mtype) && p.count >= 12 {
+                let old = DevAddr(p[1...4].reversed().reduce(0) { $0 << 8 | UInt32($1) })
+                let new = addr(old)
+                for k in 0..<4 { p[1 + k] = UInt8(truncatingIfNeeded: new.value >> (8 * UInt32(k))) }
+            }
+            r.phyPayload = p
+        }
+        return r
+    }
+}
