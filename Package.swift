@@ -92,6 +92,7 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "DeviceTests", dependencies: ["Device", "Codecs", "CFirmware", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Network", "Device", "Codecs", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
+        .testTarget(name: "TracesTests", dependencies: ["Traces", "Codecs", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "HarnessCore"]),
         .testTarget(name: "FlashTestTests", dependencies: ["FlashTest", "Emulator", "Serial", "Codecs", "HarnessCore"]),
         .testTarget(name: "CLITests", dependencies: ["loraharness", "HarnessCore", "TestSupport"]),

@@ -258,13 +258,15 @@ public final class TraceValidator {
             if recent.count > 256 { recent.removeFirst(recent.count - 256) }
             guard let key = checkPhy(&r) else { return }
             report.accepted += 1
-            onRecord?(r, decode(r, key: key))
+            let decoded = decode(r, key: key)   // not inside onRecord?(…): that would skip it without a listener
+            onRecord?(r, decoded)
         } else {
             guard r.frmPayload != nil || r.fport != nil else { reject(.badFrame, "neither a PHYPayload nor an application payload", at: r.source); return }
             report.unverified += 1
             guard let key = checkCounter(&r) else { return }
             report.accepted += 1
-            onRecord?(r, decode(r, key: key))
+            let decoded = decode(r, key: key)
+            onRecord?(r, decoded)
         }
     }
 
