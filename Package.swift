@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "loraharness-bench",
             dependencies: [
-                "RadioLink", "HarnessCore", "LoRaWAN", "Codecs", "CFirmware", "Network", "Device", "Fleet", "Serial", "Emulator",
+                "RadioLink", "HarnessCore", "LoRaWAN", "Codecs", "CFirmware", "Network", "Device", "Fleet", "Serial", "Emulator", "Traces",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],

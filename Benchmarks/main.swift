@@ -10,6 +10,8 @@ if CommandLine.arguments.dropFirst().first == "scaling" {
     runChannelScaling()
 } else if CommandLine.arguments.dropFirst().first == "fleet" {
     runFleetBenchmarks()
+} else if CommandLine.arguments.dropFirst().first == "traces" {
+    runTraceBenchmarks()
 } else {
     runBenchmarks(filter: CommandLine.arguments.dropFirst().first)
 }

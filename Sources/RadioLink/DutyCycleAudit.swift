@@ -3,8 +3,13 @@ import HarnessCore
 /// The duty-cycle audit of one device: for each transmission, the airtime in the same sub-band during the hour
 /// that ends with it (ETSI EN 300 220-2 observes duty cycle over one hour), against the sub-band's limit. It is
 /// independent of the device's own duty-cycle policy, so a policy that bursts beyond the limit shows up.
+/// Running sums per sub-band keep the cost per transmission constant, however many the hour holds.
 public struct SlidingHourAudit: Sendable {
-    private var recent: [(end: Int64, airtime: Int64, band: Int)] = []
+    private var ends: [Int64] = []
+    private var airtimes: [Int64] = []
+    private var bands: [Int] = []
+    private var head = 0
+    private var sums: [Int: Int64] = [:]
     public private(set) var maxShare = 0.0
     public private(set) var violations = 0
 
@@ -15,13 +20,24 @@ public struct SlidingHourAudit: Sendable {
     public mutating func record(start: Nanoseconds, airtime: Nanoseconds, band: Int, limit: Double) -> Double {
         let end = start + airtime
         let from = end - Time.hour
-        var drop = 0
-        while drop < recent.count, recent[drop].end <= from { drop += 1 }
-        if drop > 0 { recent.removeFirst(drop) }
-        recent.append((end, airtime, band))
-        var used: Int64 = 0
-        // Only the part of each transmission inside the window counts.
-        for e in recent where e.band == band { used += min(e.airtime, e.end - from) }
+        // Transmissions wholly before the window leave it.
+        while head < ends.count, ends[head] <= from {
+            sums[bands[head], default: 0] -= airtimes[head]
+            head += 1
+        }
+        if head > 1024 && head * 2 > ends.count {
+            ends.removeFirst(head); airtimes.removeFirst(head); bands.removeFirst(head)
+            head = 0
+        }
+        ends.append(end); airtimes.append(airtime); bands.append(band)
+        sums[band, default: 0] += airtime
+        // Only the part of a transmission inside the window counts: those that started before it are the oldest.
+        var used = sums[band] ?? 0
+        var i = head
+        while i < ends.count, ends[i] - airtimes[i] < from {
+            if bands[i] == band { used -= airtimes[i] - (ends[i] - from) }
+            i += 1
+        }
         let share = Double(used) / Double(Time.hour)
         if share > maxShare { maxShare = share }
         if share > limit * (1 + 1e-9) { violations += 1 }

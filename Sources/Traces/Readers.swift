@@ -107,7 +107,12 @@ public enum TraceTime {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return String(format: "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06lldZ", y, m, d, rem / 3600, (rem % 3600) / 60, rem % 60, frac / 1000)
+        func pad(_ v: Int64, _ n: Int) -> String {
+            let s = String(v)
+            return s.count >= n ? s : String(repeating: "0", count: n - s.count) + s
+        }
+        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(rem / 3600, 2) + ":" + pad((rem % 3600) / 60, 2) + ":"
+            + pad(rem % 60, 2) + "." + pad(frac / 1000, 6) + "Z"
     }
 }
 

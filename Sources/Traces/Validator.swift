@@ -173,8 +173,10 @@ public final class TraceValidator {
     /// Occupancy timeline rows: (time, site, bays occupied, in, out).
     public var onTimeline: ((Nanoseconds, String, Int, Int, Int) -> Void)?
 
-    private struct Device {
+    /// A class: the per-device state is updated in place (no copy of its hour of airtime per record).
+    private final class Device {
         var f: DeviceFindings
+        init(_ f: DeviceFindings) { self.f = f }
         var lastFcnt: UInt32?
         var lastPayload: [UInt8]?
         var devAddr: DevAddr?
@@ -183,6 +185,8 @@ public final class TraceValidator {
         var day: Int64 = .min
         var dayAirtime: Nanoseconds = 0
         var lastTime: Nanoseconds?
+        var firstT: Nanoseconds?
+        var lastT: Nanoseconds?
     }
     private var devices: [String: Device] = [:]
     private var order: [String] = []
@@ -228,7 +232,9 @@ public final class TraceValidator {
     private func device(_ key: String) -> Device {
         if let d = devices[key] { return d }
         order.append(key)
-        return Device(f: DeviceFindings(device: key))
+        let d = Device(DeviceFindings(device: key))
+        devices[key] = d
+        return d
     }
 
     private func check(_ input: TraceRecord) {
@@ -248,7 +254,7 @@ public final class TraceValidator {
                 report.accepted += 1
                 report.gatewayCopies += 1
                 if let frame = try? FrameDecoder.decode(phy), let key = deviceKey(frame) {
-                    var d = device(key)
+                    let d = device(key)
                     d.f.gatewayCopies += 1
                     devices[key] = d
                 }
@@ -283,7 +289,7 @@ public final class TraceValidator {
         case .joinRequest(let jr):
             r.devEUI = jr.devEUI
             let key = jr.devEUI.description
-            var d = device(key)
+            let d = device(key)
             d.f.devEUI = key
             d.f.joinRequests += 1
             report.joinRequests += 1
@@ -304,7 +310,7 @@ public final class TraceValidator {
                 problem("\(key) reused DevNonce \(jr.devNonce)", at: r.source)
             }
             d.lastFcnt = nil
-            account(&d, r)
+            account(d, r)
             devices[key] = d
             report.accepted += 1
             onRecord?(r, nil)
@@ -322,7 +328,7 @@ public final class TraceValidator {
             let knownEUI = options.keys?.sessions[f.devAddr]?.devEUI
             let key = knownEUI?.description ?? "addr:" + f.devAddr.description
             r.devEUI = knownEUI ?? r.devEUI
-            var d = device(key)
+            let d = device(key)
             d.f.devAddr = f.devAddr.description
             let fcnt = FCnt.reconstruct(f.fcnt, last: d.lastFcnt).value ?? UInt32(f.fcnt)
             r.fcnt = fcnt
@@ -353,7 +359,7 @@ public final class TraceValidator {
     /// FCnt continuity per device: gaps (lost uplinks), resets, repeats and replays; airtime and duty cycle.
     private func checkCounter(_ r: inout TraceRecord, key given: String? = nil) -> String? {
         guard let key = given ?? r.deviceKey else { reject(.badFrame, "no DevEUI or DevAddr", at: r.source); return nil }
-        var d = device(key)
+        let d = device(key)
         if let e = r.devEUI { d.f.devEUI = e.description }
         if let a = r.devAddr {
             if let old = d.devAddr, old != a { d.lastFcnt = nil }   // a new session (a rejoin)
@@ -394,14 +400,14 @@ public final class TraceValidator {
         d.lastPayload = r.frmPayload
         d.f.uplinks += 1
         report.uplinks += 1
-        account(&d, r)
+        account(d, r)
         devices[key] = d
         return key
     }
 
     /// Airtime from the radio-link model against what the capture states, the sliding-hour duty-cycle audit, the
     /// fair-use budget per day.
-    private func account(_ d: inout Device, _ r: TraceRecord) {
+    private func account(_ d: Device, _ r: TraceRecord) {
         guard let sf = r.spreadingFactor, let bwHz = r.bandwidthHz, let bw = LoRaBandwidth.allCases.first(where: { Int($0.hertz.rounded()) == bwHz }) else { return }
         var cr = CodingRate.cr4_5
         if let c = r.codingRate, let parsed = try? CodingRate.parse(c) { cr = parsed }
@@ -438,9 +444,8 @@ public final class TraceValidator {
         d.dayAirtime += airtime
         d.f.maxDayAirtime = max(d.f.maxDayAirtime, d.dayAirtime)
         if !wasOver && d.dayAirtime > options.fairUsePerDay { d.f.fairUseDaysOver += 1; report.fairUseDaysOver += 1 }
-        let stamp = TraceTime.format(t)
-        if d.f.firstTime == nil { d.f.firstTime = stamp }
-        d.f.lastTime = stamp
+        if d.firstT == nil { d.firstT = t }
+        d.lastT = t
     }
 
     /// The application payload through the chosen codec; the expected-output diff; the occupancy timeline.
@@ -469,7 +474,7 @@ public final class TraceValidator {
         case .none, .auto:
             return nil
         }
-        var d = device(key)
+        let d = device(key)
         if result?["error"] == nil { report.decoded += 1; d.f.decoded += 1 } else { d.f.decodeErrors += 1 }
         devices[key] = d
         if !options.expected.isEmpty, let eui = r.devEUI, let fcnt = r.fcnt, let got = result {
@@ -526,6 +531,8 @@ public final class TraceValidator {
         }
         for key in order {
             guard let d = devices[key] else { continue }
+            d.f.firstTime = d.firstT.map(TraceTime.format)
+            d.f.lastTime = d.lastT.map(TraceTime.format)
             report.devices.append(d.f)
         }
         report.passed = report.rejected == 0 && report.expectedMismatched == 0 && report.expectedMissing == 0 && report.dutyCycleViolations == 0
