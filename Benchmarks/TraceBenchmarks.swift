@@ -7,9 +7,12 @@ import Traces
 /// records per second with MIC verification, and the peak memory for files of growing size.
 func runTraceBenchmarks() {
     print("machine: \(ProcessInfo.processInfo.processorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB; one thread")
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loraharness-trace-bench-\(getpid())")
+    // LORAHARNESS_BENCH_DIR keeps the generated traces between runs (for profiling); otherwise a temporary directory.
+    let keep = ProcessInfo.processInfo.environment["LORAHARNESS_BENCH_DIR"]
+    let dir = keep.map { URL(fileURLWithPath: $0) }
+        ?? FileManager.default.temporaryDirectory.appendingPathComponent("loraharness-trace-bench-\(getpid())")
     try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
+    defer { if keep == nil { try? FileManager.default.removeItem(at: dir) } }
     let fixtures = "Fixtures/traces/"
 
     func run(_ label: String, _ path: String, keys: KeyStore? = nil) {
@@ -31,7 +34,8 @@ func runTraceBenchmarks() {
     let template = tts.split(separator: "\n")[0]
     for count in [100_000, 1_000_000] {
         let path = dir.appendingPathComponent("tts-\(count).ndjson").path
-        FileManager.default.createFile(atPath: path, contents: nil)
+        if keep != nil, FileManager.default.fileExists(atPath: path) { run("The Things Stack NDJSON, \(count) uplinks", path); continue }
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let h = FileHandle(forWritingAtPath: path) else { return }
         var chunk = ""
         for i in 0..<count {
@@ -53,6 +57,7 @@ func runTraceBenchmarks() {
     guard let session = keys.sessions[DevAddr(0x2601_1BDA)] else { return }
     let sk = SessionKeys(nwkSKey: session.nwkSKey, appSKey: session.appSKey)
     let pcapPath = dir.appendingPathComponent("frames.pcap").path
+    if keep != nil, FileManager.default.fileExists(atPath: pcapPath) { run("pcap LoRaTap, 1,000,000 frames, MIC verified", pcapPath, keys: keys); return }
     guard let w = try? PcapWriter(path: pcapPath, linkType: .loraTap, append: false) else { return }
     let header = LoRaTapHeader(frequencyHz: 868_100_000, bandwidthSteps: 1, spreadingFactor: 7, rssidBm: -80, snrdB: 7)
     for i in 0..<1_000_000 {

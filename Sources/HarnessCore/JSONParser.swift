@@ -1,208 +1,333 @@
 import Foundation
 
-/// A strict JSON parser (RFC 8259) over UTF-8 bytes into `JSONValue`, for reading traces a line at a time: no
-/// Foundation bridging, errors with the byte offset. Numbers become Double (integers up to 2^53 exactly).
-public struct JSONParser {
+/// A strict JSON parser (RFC 8259) over UTF-8 bytes, for reading traces a line at a time: no Foundation bridging,
+/// errors with the byte offset. Numbers become Double (integers up to 2^53 exactly).
+///
+/// `JSONTape` parses into a flat list of nodes over the bytes and decodes strings and numbers only when a reader asks
+/// for them (`JSONView`): a reader that wants a dozen fields of a 500-byte uplink message allocates no dictionary.
+/// `JSONParser.parse` builds the whole `JSONValue` tree from the same tape.
+public enum JSONParser {
     public struct Failure: Error, Sendable, Equatable {
         public var message: String
         public var offset: Int
         public init(message: String, offset: Int) { self.message = message; self.offset = offset }
     }
 
-    private let b: UnsafeBufferPointer<UInt8>
-    private var i = 0
-    private var depth = 0
-
-    private init(_ b: UnsafeBufferPointer<UInt8>) { self.b = b }
-
     public static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
-        try bytes.withUnsafeBufferPointer { (p) throws(Failure) -> JSONValue in
-            var parser = JSONParser(p)
-            parser.skipSpace()
-            let v = try parser.value()
-            parser.skipSpace()
-            guard parser.i == p.count else { throw Failure(message: "text after the JSON value", offset: parser.i) }
-            return v
-        }
+        let tape = JSONTape()
+        return try tape.parse(bytes[...]).value
     }
 
     public static func parse(_ text: Substring) throws(Failure) -> JSONValue { try parse(Array(text.utf8)) }
+}
 
-    private mutating func skipSpace() {
+/// One parsed JSON text: its bytes and its nodes in document order. A tape is reused from one line to the next
+/// (its storage kept); views into it are valid until the next `parse`.
+public final class JSONTape {
+    public enum Kind: UInt8, Sendable { case null, bool, number, string, array, object }
+
+    struct Node {
+        var kind: Kind
+        /// A bool's value; for a string, whether it holds escapes.
+        var flag: Bool
+        /// Strings: the bytes between the quotes; numbers: the number's text; containers: their brackets.
+        var start: Int32
+        var end: Int32
+        /// The index of the node after this one's subtree (children of a container lie between).
+        var next: Int32
+    }
+
+    private(set) var bytes: [UInt8] = []
+    var nodes: [Node] = []
+    private var i = 0
+    private var depth = 0
+
+    public init() {}
+
+    /// Parses one JSON text (a line, or a whole document). Throws with the byte offset into `text`.
+    public func parse(_ text: ArraySlice<UInt8>) throws(JSONParser.Failure) -> JSONView {
+        guard text.count < Int(Int32.max) else { throw JSONParser.Failure(message: "JSON text over 2 GiB", offset: 0) }
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: text)
+        nodes.removeAll(keepingCapacity: true)
+        i = 0
+        depth = 0
+        try bytes.withUnsafeBufferPointer { (b) throws(JSONParser.Failure) in
+            skipSpace(b)
+            try value(b)
+            skipSpace(b)
+            guard i == b.count else { throw fail("text after the JSON value") }
+        }
+        return JSONView(tape: self, index: 0)
+    }
+
+    private func fail(_ m: String) -> JSONParser.Failure { JSONParser.Failure(message: m, offset: i) }
+
+    private func skipSpace(_ b: UnsafeBufferPointer<UInt8>) {
         while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
     }
 
-    private func fail(_ m: String) -> Failure { Failure(message: m, offset: i) }
+    private func leaf(_ kind: Kind, _ start: Int, _ end: Int, flag: Bool = false) {
+        nodes.append(Node(kind: kind, flag: flag, start: Int32(truncatingIfNeeded: start), end: Int32(truncatingIfNeeded: end),
+                          next: Int32(truncatingIfNeeded: nodes.count + 1)))
+    }
 
-    private mutating func value() throws(Failure) -> JSONValue {
+    private func value(_ b: UnsafeBufferPointer<UInt8>) throws(JSONParser.Failure) {
         guard i < b.count else { throw fail("unexpected end of the JSON text") }
         switch b[i] {
-        case UInt8(ascii: "{"): return try object()
-        case UInt8(ascii: "["): return try array()
-        case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
-        default: return .number(try number())
+        case UInt8(ascii: "{"): try container(b, object: true)
+        case UInt8(ascii: "["): try container(b, object: false)
+        case UInt8(ascii: "\""): try string(b)
+        case UInt8(ascii: "t"): try literal(b, "true"); leaf(.bool, i - 4, i, flag: true)
+        case UInt8(ascii: "f"): try literal(b, "false"); leaf(.bool, i - 5, i, flag: false)
+        case UInt8(ascii: "n"): try literal(b, "null"); leaf(.null, i - 4, i)
+        default: try number(b)
         }
     }
 
-    private mutating func literal(_ word: String) throws(Failure) {
-        let w = Array(word.utf8)
-        guard i + w.count <= b.count else { throw fail("unexpected end of the JSON text") }
-        for k in 0..<w.count where b[i + k] != w[k] { throw fail("not a JSON value") }
-        i += w.count
+    private func literal(_ b: UnsafeBufferPointer<UInt8>, _ word: StaticString) throws(JSONParser.Failure) {
+        let n = word.utf8CodeUnitCount
+        guard i + n <= b.count else { throw fail("unexpected end of the JSON text") }
+        let w = word.utf8Start
+        for k in 0..<n where b[i + k] != w[k] { throw fail("not a JSON value") }
+        i += n
     }
 
-    private mutating func object() throws(Failure) -> JSONValue {
+    private func container(_ b: UnsafeBufferPointer<UInt8>, object: Bool) throws(JSONParser.Failure) {
         depth += 1
         guard depth < 200 else { throw fail("JSON nested too deeply") }
         defer { depth -= 1 }
+        let me = nodes.count
+        nodes.append(Node(kind: object ? .object : .array, flag: false, start: Int32(truncatingIfNeeded: i), end: 0, next: 0))
+        let close = object ? UInt8(ascii: "}") : UInt8(ascii: "]")
         i += 1
-        var out: [String: JSONValue] = [:]
-        skipSpace()
-        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(out) }
-        while true {
-            skipSpace()
-            guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
-            let key = try string()
-            skipSpace()
-            guard i < b.count, b[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+        skipSpace(b)
+        if i < b.count, b[i] == close {
             i += 1
-            skipSpace()
-            out[key] = try value()
-            skipSpace()
-            guard i < b.count else { throw fail("unexpected end of the JSON text") }
-            if b[i] == UInt8(ascii: ",") { i += 1; continue }
-            if b[i] == UInt8(ascii: "}") { i += 1; return .object(out) }
-            throw fail("expected ',' or '}'")
-        }
-    }
-
-    private mutating func array() throws(Failure) -> JSONValue {
-        depth += 1
-        guard depth < 200 else { throw fail("JSON nested too deeply") }
-        defer { depth -= 1 }
-        i += 1
-        var out: [JSONValue] = []
-        skipSpace()
-        if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(out) }
-        while true {
-            skipSpace()
-            out.append(try value())
-            skipSpace()
-            guard i < b.count else { throw fail("unexpected end of the JSON text") }
-            if b[i] == UInt8(ascii: ",") { i += 1; continue }
-            if b[i] == UInt8(ascii: "]") { i += 1; return .array(out) }
-            throw fail("expected ',' or ']'")
-        }
-    }
-
-    private mutating func hex4() throws(Failure) -> UInt32 {
-        guard i + 4 <= b.count else { throw fail("truncated \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let c = b[i]
-            let d: UInt32
-            switch c {
-            case 0x30...0x39: d = UInt32(c - 0x30)
-            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-            default: throw fail("bad \\u escape")
+        } else {
+            while true {
+                skipSpace(b)
+                if object {
+                    guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
+                    try string(b)
+                    skipSpace(b)
+                    guard i < b.count, b[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                    i += 1
+                    skipSpace(b)
+                }
+                try value(b)
+                skipSpace(b)
+                guard i < b.count else { throw fail("unexpected end of the JSON text") }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == close { i += 1; break }
+                throw fail(object ? "expected ',' or '}'" : "expected ',' or ']'")
             }
-            v = v << 4 | d
-            i += 1
         }
-        return v
+        nodes[me].end = Int32(truncatingIfNeeded: i)
+        nodes[me].next = Int32(truncatingIfNeeded: nodes.count)
     }
 
-    private mutating func string() throws(Failure) -> String {
+    private func string(_ b: UnsafeBufferPointer<UInt8>) throws(JSONParser.Failure) {
         i += 1
         let start = i
-        // Fast path: no escapes.
         while i < b.count, b[i] != UInt8(ascii: "\""), b[i] != UInt8(ascii: "\\") {
             guard b[i] >= 0x20 else { throw fail("control character in a string") }
             i += 1
         }
         guard i < b.count else { throw fail("unterminated string") }
         if b[i] == UInt8(ascii: "\"") {
-            let s = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
+            leaf(.string, start, i)
             i += 1
-            return s
+            return
         }
-        var bytes = Array(b[start..<i])
-        while i < b.count {
-            let c = b[i]
-            if c == UInt8(ascii: "\"") { i += 1; return String(decoding: bytes, as: UTF8.self) }
-            if c == UInt8(ascii: "\\") {
-                i += 1
-                guard i < b.count else { throw fail("unterminated string") }
-                let e = b[i]
-                i += 1
-                switch e {
-                case UInt8(ascii: "\""): bytes.append(0x22)
-                case UInt8(ascii: "\\"): bytes.append(0x5C)
-                case UInt8(ascii: "/"): bytes.append(0x2F)
-                case UInt8(ascii: "b"): bytes.append(0x08)
-                case UInt8(ascii: "f"): bytes.append(0x0C)
-                case UInt8(ascii: "n"): bytes.append(0x0A)
-                case UInt8(ascii: "r"): bytes.append(0x0D)
-                case UInt8(ascii: "t"): bytes.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xD800...0xDBFF).contains(scalar), i + 1 < b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") {
-                        i += 2
-                        let low = try hex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw fail("bad surrogate pair") }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    guard let u = Unicode.Scalar(scalar) else { throw fail("bad \\u escape") }
-                    bytes += Array(String(Character(u)).utf8)
-                default:
-                    throw fail("bad escape")
+        // Escapes: decoded once here to check them (and find the end); decoded again if the value is asked for.
+        var j = start
+        _ = try JSONTape.unescape(b, &j)
+        i = j
+        leaf(.string, start, i - 1, flag: true)
+    }
+
+    /// Decodes a string's content from `j` (just after the opening quote) to its closing quote; leaves `j` after it.
+    static func unescape(_ b: UnsafeBufferPointer<UInt8>, _ j: inout Int) throws(JSONParser.Failure) -> [UInt8] {
+        func fail(_ m: String) -> JSONParser.Failure { JSONParser.Failure(message: m, offset: j) }
+        func hex4() throws(JSONParser.Failure) -> UInt32 {
+            guard j + 4 <= b.count else { throw fail("truncated \\u escape") }
+            var v: UInt32 = 0
+            for _ in 0..<4 {
+                let c = b[j]
+                let d: UInt32
+                switch c {
+                case 0x30...0x39: d = UInt32(c - 0x30)
+                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+                default: throw fail("bad \\u escape")
                 }
-            } else {
+                v = v << 4 | d
+                j += 1
+            }
+            return v
+        }
+        var out: [UInt8] = []
+        while j < b.count {
+            let c = b[j]
+            if c == UInt8(ascii: "\"") { j += 1; return out }
+            guard c == UInt8(ascii: "\\") else {
                 guard c >= 0x20 else { throw fail("control character in a string") }
-                bytes.append(c)
-                i += 1
+                out.append(c)
+                j += 1
+                continue
+            }
+            j += 1
+            guard j < b.count else { throw fail("unterminated string") }
+            let e = b[j]
+            j += 1
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if (0xD800...0xDBFF).contains(scalar), j + 1 < b.count, b[j] == UInt8(ascii: "\\"), b[j + 1] == UInt8(ascii: "u") {
+                    j += 2
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw fail("bad surrogate pair") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                guard let u = Unicode.Scalar(scalar) else { throw fail("bad \\u escape") }
+                out += Array(String(Character(u)).utf8)
+            default:
+                throw fail("bad escape")
             }
         }
         throw fail("unterminated string")
     }
 
-    private mutating func number() throws(Failure) -> Double {
+    private func number(_ b: UnsafeBufferPointer<UInt8>) throws(JSONParser.Failure) {
         let start = i
         if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
         guard i < b.count, (0x30...0x39).contains(b[i]) else { throw fail("not a JSON value") }
-        var intPart: UInt64 = 0
-        var digits = 0
-        var simple = true
         if b[i] == 0x30 { i += 1 } else {
-            while i < b.count, (0x30...0x39).contains(b[i]) {
-                if digits < 18 { intPart = intPart * 10 + UInt64(b[i] - 0x30) } else { simple = false }
-                digits += 1
-                i += 1
-            }
+            while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
         }
         if i < b.count, b[i] == UInt8(ascii: ".") {
-            simple = false
             i += 1
             guard i < b.count, (0x30...0x39).contains(b[i]) else { throw fail("a digit must follow the decimal point") }
             while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
         }
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
-            simple = false
             i += 1
             if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
             guard i < b.count, (0x30...0x39).contains(b[i]) else { throw fail("a digit must follow the exponent") }
             while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
         }
-        if simple {
-            let v = Double(intPart)
-            return b[start] == UInt8(ascii: "-") ? -v : v
+        leaf(.number, start, i)
+    }
+
+    // MARK: Reading nodes
+
+    func string(at n: Node) -> String {
+        let s = Int(n.start), e = Int(n.end)
+        return bytes.withUnsafeBufferPointer { b in
+            guard n.flag else { return String(decoding: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self) }
+            var j = s
+            return String(decoding: (try? JSONTape.unescape(b, &j)) ?? [], as: UTF8.self)
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
-        guard let v = Double(text) else { throw Failure(message: "not a number", offset: start) }
-        return v
+    }
+
+    /// The number's value: integers of up to 18 digits exactly, anything else through the standard library's
+    /// correctly rounded conversion.
+    func number(at n: Node) -> Double {
+        bytes.withUnsafeBufferPointer { b in
+            var k = Int(n.start)
+            let e = Int(n.end)
+            let negative = b[k] == UInt8(ascii: "-")
+            if negative { k += 1 }
+            var v: UInt64 = 0
+            var digits = 0
+            while k < e, (0x30...0x39).contains(b[k]), digits < 18 { v = v * 10 + UInt64(b[k] - 0x30); k += 1; digits += 1 }
+            if k == e { return negative ? -Double(v) : Double(v) }
+            return Double(String(decoding: UnsafeBufferPointer(rebasing: b[Int(n.start)..<e]), as: UTF8.self)) ?? .nan
+        }
+    }
+
+    /// Whether a string node holds exactly `key` (the common unescaped case compares bytes).
+    func stringEquals(_ n: Node, _ key: String) -> Bool {
+        if n.flag { return string(at: n) == key }
+        let s = Int(n.start), len = Int(n.end) - s
+        var key = key
+        return key.withUTF8 { k in
+            guard k.count == len else { return false }
+            return bytes.withUnsafeBufferPointer { b in
+                guard let base = b.baseAddress, let kb = k.baseAddress else { return len == 0 }
+                return memcmp(base + s, kb, len) == 0
+            }
+        }
+    }
+}
+
+/// A value inside a parsed `JSONTape`, read on demand.
+public struct JSONView {
+    let tape: JSONTape
+    let index: Int
+
+    private var node: JSONTape.Node { tape.nodes[index] }
+    public var kind: JSONTape.Kind { node.kind }
+
+    /// An object's member by name (nil when this is not an object or has no such member; the first when a name
+    /// repeats).
+    public subscript(key: String) -> JSONView? {
+        let n = node
+        guard n.kind == .object else { return nil }
+        var k = index + 1
+        let end = Int(n.next)
+        while k < end {
+            let value = k + 1
+            if tape.stringEquals(tape.nodes[k], key) { return JSONView(tape: tape, index: value) }
+            k = Int(tape.nodes[value].next)
+        }
+        return nil
+    }
+
+    /// An array's elements (empty when this is not an array).
+    public var elements: [JSONView] {
+        let n = node
+        guard n.kind == .array else { return [] }
+        var out: [JSONView] = []
+        var k = index + 1
+        while k < Int(n.next) {
+            out.append(JSONView(tape: tape, index: k))
+            k = Int(tape.nodes[k].next)
+        }
+        return out
+    }
+
+    public var isArray: Bool { node.kind == .array }
+    public var string: String? { node.kind == .string ? tape.string(at: node) : nil }
+    public var number: Double? { node.kind == .number ? tape.number(at: node) : nil }
+    public var bool: Bool? { node.kind == .bool ? node.flag : nil }
+
+    /// The whole value as a `JSONValue` tree.
+    public var value: JSONValue {
+        let n = node
+        switch n.kind {
+        case .null: return .null
+        case .bool: return .bool(n.flag)
+        case .number: return .number(tape.number(at: n))
+        case .string: return .string(tape.string(at: n))
+        case .array: return .array(elements.map(\.value))
+        case .object:
+            var out: [String: JSONValue] = [:]
+            var k = index + 1
+            while k < Int(n.next) {
+                out[tape.string(at: tape.nodes[k])] = JSONView(tape: tape, index: k + 1).value
+                k = Int(tape.nodes[k + 1].next)
+            }
+            return .object(out)
+        }
     }
 }

@@ -16,6 +16,8 @@ public final class PcapReader: TraceReader {
     /// pcapng: per interface, its link type and time-stamp units per second.
     private var interfaces: [(linkType: UInt32, unitsPerSecond: UInt64)] = []
     private var queue: [TraceItem] = []
+    /// For PUSH_DATA datagrams (Semtech UDP inside Ethernet/IP/UDP).
+    private let tape = JSONTape()
     private var done = false
     private var started = false
 
@@ -263,7 +265,7 @@ public final class PcapReader: TraceReader {
         let eui = p[(p.startIndex + 4)..<(p.startIndex + 12)].map { String(format: "%02X", $0) }.joined()
         payloadStart = p.startIndex + 12
         do {
-            let json = try JSONParser.parse(Array(d[payloadStart...]))
+            let json = try tape.parse(d[payloadStart...])
             for var item in JSONTraceReader.rxpk(json, at: at, gateway: eui) {
                 if case .record(var r) = item {
                     r.format = .pcap

@@ -125,7 +125,10 @@ public final class JSONTraceReader: TraceReader {
     let gateway: String
     private let lines: LineInput
     private var queue: [TraceItem] = []
-    private var wholeDocument: [JSONValue]?
+    private var queueHead = 0
+    /// Reused for every line: its storage stays allocated.
+    private let tape = JSONTape()
+    private var wholeDocument: [JSONView]?
     private var documentIndex = 0
 
     init(path: String, format: TraceRecord.Format, gateway: String) throws(InputError) {
@@ -135,6 +138,13 @@ public final class JSONTraceReader: TraceReader {
     }
 
     public func next() throws(InputError) -> TraceItem? {
+        if queueHead < queue.count {
+            let item = queue[queueHead]
+            queueHead += 1
+            return item
+        }
+        queue.removeAll(keepingCapacity: true)
+        queueHead = 0
         while queue.isEmpty {
             if let doc = wholeDocument {
                 guard documentIndex < doc.count else { return nil }
@@ -151,8 +161,9 @@ public final class JSONTraceReader: TraceReader {
                 var all = Array(raw)
                 while let more = try lines.next() { all += [0x0A] + more }
                 do throws(JSONParser.Failure) {
-                    guard case .array(let items) = try JSONParser.parse(all) else { throw JSONParser.Failure(message: "not an array", offset: 0) }
-                    wholeDocument = items
+                    let doc = try tape.parse(all[...])
+                    guard doc.isArray else { throw JSONParser.Failure(message: "not an array", offset: 0) }
+                    wholeDocument = doc.elements
                 } catch {
                     queue.append(.rejected(reason: .malformedLine, detail: "not valid JSON: \(error.message)", at: .byteOffset(source: lines.path, offset: error.offset)))
                     wholeDocument = []
@@ -166,15 +177,16 @@ public final class JSONTraceReader: TraceReader {
                 continue
             }
             do {
-                handle(try JSONParser.parse(Array(raw[brace...])), at: at)
+                handle(try tape.parse(raw[brace...]), at: at)
             } catch {
                 queue.append(.rejected(reason: .malformedLine, detail: "not valid JSON: \(error.message) at column \(error.offset + brace - raw.startIndex + 1)", at: at))
             }
         }
-        return queue.removeFirst()
+        queueHead = 1
+        return queue[0]
     }
 
-    func handle(_ v: JSONValue, at: InputLocation) {
+    func handle(_ v: JSONView, at: InputLocation) {
         switch format {
         case .semtech: semtech(v, at: at, gateway: gateway)
         case .tts: tts(v, at: at)
@@ -184,31 +196,32 @@ public final class JSONTraceReader: TraceReader {
     }
 
     // Semtech packet forwarder (PROTOCOL.TXT, section 4): {"rxpk":[{time, tmst, freq, datr, codr, rssi, lsnr, size, data}]}.
-    func semtech(_ v: JSONValue, at: InputLocation, gateway: String) {
+    func semtech(_ v: JSONView, at: InputLocation, gateway: String) {
         queue += JSONTraceReader.rxpk(v, at: at, gateway: gateway)
     }
 
-    static func rxpk(_ v: JSONValue, at: InputLocation, gateway: String) -> [TraceItem] {
-        guard case .array(let list)? = v["rxpk"] else {
+    static func rxpk(_ v: JSONView, at: InputLocation, gateway: String) -> [TraceItem] {
+        guard let rxpk = v["rxpk"], rxpk.isArray else {
             if v["stat"] != nil { return [] }   // gateway status only
             return [.rejected(reason: .malformedLine, detail: "no rxpk array", at: at)]
         }
+        let list = rxpk.elements
         var out: [TraceItem] = []
         for (i, p) in list.enumerated() {
             let here = at
-            guard case .string(let data)? = p["data"] else { out.append(.rejected(reason: .malformedLine, detail: "rxpk[\(i)] has no data", at: here)); continue }
+            guard let data = p["data"]?.string else { out.append(.rejected(reason: .malformedLine, detail: "rxpk[\(i)] has no data", at: here)); continue }
             guard let bytes = try? Base64.decode(data) else { out.append(.rejected(reason: .invalidBase64, detail: "rxpk[\(i)].data is not base64", at: here)); continue }
-            if case .number(let size)? = p["size"], Int(size) != bytes.count {
+            if let size = p["size"]?.number, Int(size) != bytes.count {
                 out.append(.rejected(reason: .truncatedRecord, detail: "rxpk[\(i)]: size \(Int(size)) but \(bytes.count) bytes of data", at: here))
                 continue
             }
-            if case .string(let modu)? = p["modu"], modu != "LORA" { out.append(.rejected(reason: .notLoRaWAN, detail: "\(modu) modulation", at: here)); continue }
-            if case .number(let stat)? = p["stat"], stat != 1 { out.append(.rejected(reason: .badFrame, detail: "CRC \(stat == -1 ? "failed" : "absent") (stat \(Int(stat)))", at: here)); continue }
+            if let modu = p["modu"]?.string, modu != "LORA" { out.append(.rejected(reason: .notLoRaWAN, detail: "\(modu) modulation", at: here)); continue }
+            if let stat = p["stat"]?.number, stat != 1 { out.append(.rejected(reason: .badFrame, detail: "CRC \(stat == -1 ? "failed" : "absent") (stat \(Int(stat)))", at: here)); continue }
             var r = TraceRecord(format: .semtech, source: here)
             r.phyPayload = bytes
-            if case .string(let t)? = p["time"] { r.time = TraceTime.parse(t) }
-            if case .number(let f)? = p["freq"] { r.frequencyHz = Int64((f * 1e6 / 100).rounded()) * 100 }
-            if case .string(let datr)? = p["datr"] {
+            if let t = p["time"]?.string { r.time = TraceTime.parse(t) }
+            if let f = p["freq"]?.number { r.frequencyHz = Int64((f * 1e6 / 100).rounded()) * 100 }
+            if let datr = p["datr"]?.string {
                 // "SF7BW125"
                 let u = datr.uppercased()
                 if let sfr = u.range(of: "SF"), let bwr = u.range(of: "BW") {
@@ -216,13 +229,13 @@ public final class JSONTraceReader: TraceReader {
                     r.bandwidthHz = Int(u[bwr.upperBound...]).map { $0 * 1000 }
                 }
             }
-            if case .string(let codr)? = p["codr"] { r.codingRate = codr }
+            if let codr = p["codr"]?.string { r.codingRate = codr }
             var rssi: Double?, snr: Double?
-            if case .number(let x)? = p["rssi"] { rssi = x }
-            if case .number(let x)? = p["lsnr"] { snr = x }
-            if case .array(let rsig)? = p["rsig"], let first = rsig.first {
-                if case .number(let x)? = first["rssic"] { rssi = x }
-                if case .number(let x)? = first["lsnr"] { snr = x }
+            if let x = p["rssi"]?.number { rssi = x }
+            if let x = p["lsnr"]?.number { snr = x }
+            if let rsig = p["rsig"]?.elements, let first = rsig.first {
+                if let x = first["rssic"]?.number { rssi = x }
+                if let x = first["lsnr"]?.number { snr = x }
             }
             r.receptions = [GatewayReception(gateway: gateway, rssi: rssi, snr: snr)]
             out.append(.record(r))
@@ -232,7 +245,7 @@ public final class JSONTraceReader: TraceReader {
 
     // The Things Stack v3 uplink message (as.up.data.forward, storage integration, webhooks): top level, under
     // "result", or under "data". Zero values are omitted by The Things Stack: a missing f_cnt is 0.
-    func tts(_ v: JSONValue, at: InputLocation) {
+    func tts(_ v: JSONView, at: InputLocation) {
         var m = v
         if let r = v["result"] { m = r }
         if let d = m["data"], d["uplink_message"] != nil { m = d }
@@ -241,16 +254,16 @@ public final class JSONTraceReader: TraceReader {
             return
         }
         var r = TraceRecord(format: .tts, source: at)
-        if case .string(let t)? = m["received_at"] ?? up["received_at"] { r.time = TraceTime.parse(t) }
+        if let t = (m["received_at"] ?? up["received_at"])?.string { r.time = TraceTime.parse(t) }
         if let ids = m["end_device_ids"] {
-            if case .string(let e)? = ids["dev_eui"] { r.devEUI = try? EUI64(hex: e) }
-            if case .string(let a)? = ids["dev_addr"], let x = UInt32(a, radix: 16) { r.devAddr = DevAddr(x) }
+            if let e = ids["dev_eui"]?.string { r.devEUI = try? EUI64(hex: e) }
+            if let a = ids["dev_addr"]?.string, let x = UInt32(a, radix: 16) { r.devAddr = DevAddr(x) }
         }
-        if case .number(let p)? = up["f_port"] { r.fport = UInt8(clamping: Int(p)) }
+        if let p = up["f_port"]?.number { r.fport = UInt8(clamping: Int(p)) }
         var fcnt = 0.0
-        if case .number(let c)? = up["f_cnt"] { fcnt = c }
+        if let c = up["f_cnt"]?.number { fcnt = c }
         r.fcnt = UInt32(clamping: Int64(fcnt))
-        if case .string(let b)? = up["frm_payload"] {
+        if let b = up["frm_payload"]?.string {
             guard let bytes = try? Base64.decode(b) else {
                 queue.append(.rejected(reason: .invalidBase64, detail: "frm_payload is not base64", at: at))
                 return
@@ -259,45 +272,45 @@ public final class JSONTraceReader: TraceReader {
         } else {
             r.frmPayload = []
         }
-        if case .array(let md)? = up["rx_metadata"] {
+        if let md = up["rx_metadata"]?.elements {
             for g in md {
                 var id = "?"
-                if case .string(let s)? = g["gateway_ids"]?["gateway_id"] { id = s }
+                if let s = g["gateway_ids"]?["gateway_id"]?.string { id = s }
                 var rssi: Double?, snr: Double?
-                if case .number(let x)? = g["rssi"] ?? g["channel_rssi"] { rssi = x }
-                if case .number(let x)? = g["snr"] { snr = x }
+                if let x = (g["rssi"] ?? g["channel_rssi"])?.number { rssi = x }
+                if let x = g["snr"]?.number { snr = x }
                 r.receptions.append(GatewayReception(gateway: id, rssi: rssi, snr: snr))
             }
         }
         if let s = up["settings"] {
-            if case .string(let f)? = s["frequency"], let hz = Int64(f) { r.frequencyHz = hz }
+            if let f = s["frequency"]?.string, let hz = Int64(f) { r.frequencyHz = hz }
             if let lora = s["data_rate"]?["lora"] {
-                if case .number(let sf)? = lora["spreading_factor"] { r.spreadingFactor = Int(sf) }
-                if case .number(let bw)? = lora["bandwidth"] { r.bandwidthHz = Int(bw) }
-                if case .string(let cr)? = lora["coding_rate"] { r.codingRate = cr }
+                if let sf = lora["spreading_factor"]?.number { r.spreadingFactor = Int(sf) }
+                if let bw = lora["bandwidth"]?.number { r.bandwidthHz = Int(bw) }
+                if let cr = lora["coding_rate"]?.string { r.codingRate = cr }
             }
         }
-        if case .string(let a)? = up["consumed_airtime"], a.hasSuffix("s"), let secs = Double(a.dropLast()) {
+        if let a = up["consumed_airtime"]?.string, a.hasSuffix("s"), let secs = Double(a.dropLast()) {
             r.statedAirtime = Int64((secs * 1e9).rounded())
         }
         queue.append(.record(r))
     }
 
     // ChirpStack v4 uplink event (JSON integration "up").
-    func chirpstack(_ v: JSONValue, at: InputLocation) {
+    func chirpstack(_ v: JSONView, at: InputLocation) {
         guard let info = v["deviceInfo"] else {
             queue.append(.rejected(reason: .malformedLine, detail: "no deviceInfo", at: at))
             return
         }
         var r = TraceRecord(format: .chirpstack, source: at)
-        if case .string(let t)? = v["time"] { r.time = TraceTime.parse(t) }
-        if case .string(let e)? = info["devEui"] { r.devEUI = try? EUI64(hex: e) }
-        if case .string(let a)? = v["devAddr"], let x = UInt32(a, radix: 16) { r.devAddr = DevAddr(x) }
-        if case .number(let p)? = v["fPort"] { r.fport = UInt8(clamping: Int(p)) }
+        if let t = v["time"]?.string { r.time = TraceTime.parse(t) }
+        if let e = info["devEui"]?.string { r.devEUI = try? EUI64(hex: e) }
+        if let a = v["devAddr"]?.string, let x = UInt32(a, radix: 16) { r.devAddr = DevAddr(x) }
+        if let p = v["fPort"]?.number { r.fport = UInt8(clamping: Int(p)) }
         var fcnt = 0.0
-        if case .number(let c)? = v["fCnt"] { fcnt = c }
+        if let c = v["fCnt"]?.number { fcnt = c }
         r.fcnt = UInt32(clamping: Int64(fcnt))
-        if case .string(let b)? = v["data"] {
+        if let b = v["data"]?.string {
             guard let bytes = try? Base64.decode(b) else {
                 queue.append(.rejected(reason: .invalidBase64, detail: "data is not base64", at: at))
                 return
@@ -306,22 +319,22 @@ public final class JSONTraceReader: TraceReader {
         } else {
             r.frmPayload = []
         }
-        if case .array(let rx)? = v["rxInfo"] {
+        if let rx = v["rxInfo"]?.elements {
             for g in rx {
                 var id = "?"
-                if case .string(let s)? = g["gatewayId"] { id = s }
+                if let s = g["gatewayId"]?.string { id = s }
                 var rssi: Double?, snr: Double?
-                if case .number(let x)? = g["rssi"] { rssi = x }
-                if case .number(let x)? = g["snr"] { snr = x }
+                if let x = g["rssi"]?.number { rssi = x }
+                if let x = g["snr"]?.number { snr = x }
                 r.receptions.append(GatewayReception(gateway: id, rssi: rssi, snr: snr))
             }
         }
         if let tx = v["txInfo"] {
-            if case .number(let f)? = tx["frequency"] { r.frequencyHz = Int64(f) }
+            if let f = tx["frequency"]?.number { r.frequencyHz = Int64(f) }
             if let lora = tx["modulation"]?["lora"] {
-                if case .number(let sf)? = lora["spreadingFactor"] { r.spreadingFactor = Int(sf) }
-                if case .number(let bw)? = lora["bandwidth"] { r.bandwidthHz = Int(bw) }
-                if case .string(let cr)? = lora["codeRate"] { r.codingRate = cr.replacingOccurrences(of: "CR_", with: "").replacingOccurrences(of: "_", with: "/") }
+                if let sf = lora["spreadingFactor"]?.number { r.spreadingFactor = Int(sf) }
+                if let bw = lora["bandwidth"]?.number { r.bandwidthHz = Int(bw) }
+                if let cr = lora["codeRate"]?.string { r.codingRate = cr.replacingOccurrences(of: "CR_", with: "").replacingOccurrences(of: "_", with: "/") }
             }
         }
         queue.append(.record(r))

@@ -173,6 +173,19 @@ public final class TraceValidator {
     /// Occupancy timeline rows: (time, site, bays occupied, in, out).
     public var onTimeline: ((Nanoseconds, String, Int, Int, Int) -> Void)?
 
+    /// A device's identity in the per-device tables: its DevEUI when known, else its DevAddr. Hashed as integers;
+    /// the text form is made once per device.
+    private enum DeviceID: Hashable {
+        case eui(EUI64)
+        case addr(DevAddr)
+        var text: String {
+            switch self {
+            case .eui(let e): return e.description
+            case .addr(let a): return "addr:" + a.description
+            }
+        }
+    }
+
     /// A class: the per-device state is updated in place (no copy of its hour of airtime per record).
     private final class Device {
         var f: DeviceFindings
@@ -187,10 +200,21 @@ public final class TraceValidator {
         var lastTime: Nanoseconds?
         var firstT: Nanoseconds?
         var lastT: Nanoseconds?
+        /// The session keys last used, with the DevAddr they belong to (key expansion once per session, not per frame).
+        var keysAddr: DevAddr?
+        var sessionKeys: SessionKeys?
     }
-    private var devices: [String: Device] = [:]
-    private var order: [String] = []
-    private var recent: [(time: Nanoseconds?, bytes: [UInt8])] = []
+    private var devices: [DeviceID: Device] = [:]
+    private var order: [Device] = []
+    /// Recent PHYPayloads for spotting one uplink heard by several gateways: the last time each was seen, and the
+    /// order they came in (the oldest leave after `recentLimit`).
+    private var recentTimes: [[UInt8]: (time: Nanoseconds?, serial: Int)] = [:]
+    private var recentOrder: [(bytes: [UInt8], serial: Int)] = []
+    private var recentHead = 0
+    private var recentSerial = 0
+    private static let recentLimit = 256
+    /// The last coding-rate text and its parsed value (captures repeat the same few).
+    private var lastCodingRate: (text: String, value: CodingRate)?
     private var lastTime: Nanoseconds?
     private var seenExpected = Set<String>()
     private var siteState: [String: (bays: [Int: Bool], gates: [Int: (Int, Int)])] = [:]
@@ -206,14 +230,15 @@ public final class TraceValidator {
         bandLimit = bands.map { $0.dutyCycleDenominator <= 1 ? 1 : 1 / Double($0.dutyCycleDenominator) }
     }
 
-    private func problem(_ text: String, at: InputLocation) {
-        if report.problems.count < TraceValidator.maxProblems { report.problems.append("\(text) (\(at))") }
+    /// The text is only made while the report still has room for it.
+    private func problem(_ text: @autoclosure () -> String, at: InputLocation) {
+        if report.problems.count < TraceValidator.maxProblems { report.problems.append("\(text()) (\(at))") }
     }
 
-    private func reject(_ reason: RejectReason, _ detail: String, at: InputLocation) {
+    private func reject(_ reason: RejectReason, _ detail: @autoclosure () -> String, at: InputLocation) {
         report.rejected += 1
         report.rejectedByReason[reason.rawValue, default: 0] += 1
-        problem("\(reason.rawValue): \(detail)", at: at)
+        problem("\(reason.rawValue): \(detail())", at: at)
     }
 
     public func consume(_ item: TraceItem) {
@@ -229,12 +254,30 @@ public final class TraceValidator {
         }
     }
 
-    private func device(_ key: String) -> Device {
-        if let d = devices[key] { return d }
-        order.append(key)
-        let d = Device(DeviceFindings(device: key))
-        devices[key] = d
+    private func device(_ id: DeviceID) -> Device {
+        if let d = devices[id] { return d }
+        let d = Device(DeviceFindings(device: id.text))
+        order.append(d)
+        devices[id] = d
         return d
+    }
+
+    /// True (and remembered) when the same PHYPayload was seen within the dedup window: another gateway's copy.
+    private func isGatewayCopy(_ phy: [UInt8], at time: Nanoseconds?) -> Bool {
+        if let seen = recentTimes[phy], time == nil || seen.time == nil || abs((seen.time ?? 0) - (time ?? 0)) <= options.dedupWindow {
+            return true
+        }
+        recentSerial += 1
+        recentTimes[phy] = (time, recentSerial)
+        if recentOrder.count < TraceValidator.recentLimit {
+            recentOrder.append((phy, recentSerial))
+        } else {
+            let old = recentOrder[recentHead]
+            if recentTimes[old.bytes]?.serial == old.serial { recentTimes[old.bytes] = nil }
+            recentOrder[recentHead] = (phy, recentSerial)
+            recentHead = (recentHead + 1) % TraceValidator.recentLimit
+        }
+        return false
     }
 
     private func check(_ input: TraceRecord) {
@@ -249,36 +292,29 @@ public final class TraceValidator {
         }
         if let phy = r.phyPayload {
             // The same PHYPayload from another gateway shortly after: one uplink heard twice.
-            if let i = recent.firstIndex(where: { $0.bytes == phy && (r.time == nil || $0.time == nil || abs(($0.time ?? 0) - (r.time ?? 0)) <= options.dedupWindow) }) {
-                _ = i
+            if isGatewayCopy(phy, at: r.time) {
                 report.accepted += 1
                 report.gatewayCopies += 1
-                if let frame = try? FrameDecoder.decode(phy), let key = deviceKey(frame) {
-                    let d = device(key)
-                    d.f.gatewayCopies += 1
-                    devices[key] = d
-                }
+                if let frame = try? FrameDecoder.decode(phy), let id = deviceID(frame) { device(id).f.gatewayCopies += 1 }
                 return
             }
-            recent.append((r.time, phy))
-            if recent.count > 256 { recent.removeFirst(recent.count - 256) }
             guard let key = checkPhy(&r) else { return }
             report.accepted += 1
-            let decoded = decode(r, key: key)   // not inside onRecord?(…): that would skip it without a listener
+            let decoded = decode(r, device: key)   // not inside onRecord?(…): that would skip it without a listener
             onRecord?(r, decoded)
         } else {
             guard r.frmPayload != nil || r.fport != nil else { reject(.badFrame, "neither a PHYPayload nor an application payload", at: r.source); return }
             report.unverified += 1
             guard let key = checkCounter(&r) else { return }
             report.accepted += 1
-            let decoded = decode(r, key: key)
+            let decoded = decode(r, device: key)
             onRecord?(r, decoded)
         }
     }
 
     /// A frame from a gateway or pcap: decode, MIC and decryption with the keys, counters. The device key, or nil
     /// when the record is done with (rejected, a join-request or a downlink).
-    private func checkPhy(_ r: inout TraceRecord) -> String? {
+    private func checkPhy(_ r: inout TraceRecord) -> Device? {
         guard let phy = r.phyPayload else { return nil }
         let frame: PHYPayload
         do { frame = try FrameDecoder.decode(phy) } catch {
@@ -288,8 +324,8 @@ public final class TraceValidator {
         switch frame {
         case .joinRequest(let jr):
             r.devEUI = jr.devEUI
-            let key = jr.devEUI.description
-            let d = device(key)
+            let d = device(.eui(jr.devEUI))
+            let key = d.f.device
             d.f.devEUI = key
             d.f.joinRequests += 1
             report.joinRequests += 1
@@ -297,7 +333,6 @@ public final class TraceValidator {
                 if JoinCodec.verifyRequest(phy, appKey: CryptoKey(k)).valid { d.f.micValid += 1; report.micValid += 1 } else {
                     d.f.micInvalid += 1
                     report.micInvalid += 1
-                    devices[key] = d
                     reject(.micMismatch, "join-request of \(key): MIC does not verify with its AppKey", at: r.source)
                     return nil
                 }
@@ -311,7 +346,6 @@ public final class TraceValidator {
             }
             d.lastFcnt = nil
             account(d, r)
-            devices[key] = d
             report.accepted += 1
             onRecord?(r, nil)
             return nil   // accounted here: not an application uplink
@@ -326,21 +360,23 @@ public final class TraceValidator {
             }
             // The DevEUI when the keys file ties it to the DevAddr (one row per sensor across rejoins), else the DevAddr.
             let knownEUI = options.keys?.sessions[f.devAddr]?.devEUI
-            let key = knownEUI?.description ?? "addr:" + f.devAddr.description
             r.devEUI = knownEUI ?? r.devEUI
-            let d = device(key)
-            d.f.devAddr = f.devAddr.description
-            let fcnt = FCnt.reconstruct(f.fcnt, last: d.lastFcnt).value ?? UInt32(f.fcnt)
+            let d = device(knownEUI.map { .eui($0) } ?? .addr(f.devAddr))
+            if d.f.devAddr == nil || d.devAddr != f.devAddr { d.f.devAddr = f.devAddr.description }
+            let fcnt = FCnt.reconstruct(f.fcnt, last: d.devAddr == f.devAddr ? d.lastFcnt : nil).value ?? UInt32(f.fcnt)
             r.fcnt = fcnt
-            if let keys = options.keys?.sessionKeys(for: f.devAddr) {
-                if let opened = try? DataFrameCodec.open(phy, frame: f, fcnt: fcnt, keys: SessionKeys(nwkSKey: keys.nwkSKey, appSKey: keys.appSKey)), opened.micValid {
+            if d.keysAddr != f.devAddr {
+                d.keysAddr = f.devAddr
+                d.sessionKeys = options.keys?.sessionKeys(for: f.devAddr).map { SessionKeys(nwkSKey: $0.nwkSKey, appSKey: $0.appSKey) }
+            }
+            if let keys = d.sessionKeys {
+                if let opened = try? DataFrameCodec.open(phy, frame: f, fcnt: fcnt, keys: keys), opened.micValid {
                     d.f.micValid += 1
                     report.micValid += 1
                     r.frmPayload = opened.payload
                 } else {
                     d.f.micInvalid += 1
                     report.micInvalid += 1
-                    devices[key] = d
                     reject(.micMismatch, "uplink of \(f.devAddr) FCnt \(fcnt): MIC does not verify with its session keys", at: r.source)
                     return nil
                 }
@@ -348,8 +384,7 @@ public final class TraceValidator {
                 d.f.unverified += 1
                 report.unverified += 1
             }
-            devices[key] = d
-            return checkCounter(&r, key: key)
+            return checkCounter(&r, device: d)
         default:
             reject(.badFrame, "not an uplink data frame or join-request", at: r.source)
             return nil
@@ -357,28 +392,27 @@ public final class TraceValidator {
     }
 
     /// FCnt continuity per device: gaps (lost uplinks), resets, repeats and replays; airtime and duty cycle.
-    private func checkCounter(_ r: inout TraceRecord, key given: String? = nil) -> String? {
-        guard let key = given ?? r.deviceKey else { reject(.badFrame, "no DevEUI or DevAddr", at: r.source); return nil }
-        let d = device(key)
-        if let e = r.devEUI { d.f.devEUI = e.description }
-        if let a = r.devAddr {
-            if let old = d.devAddr, old != a { d.lastFcnt = nil }   // a new session (a rejoin)
+    private func checkCounter(_ r: inout TraceRecord, device given: Device? = nil) -> Device? {
+        let found: Device? = given ?? r.devEUI.map { device(.eui($0)) } ?? r.devAddr.map { device(.addr($0)) }
+        guard let d = found else { reject(.badFrame, "no DevEUI or DevAddr", at: r.source); return nil }
+        if d.f.devEUI == nil, let e = r.devEUI { d.f.devEUI = e.description }
+        if let a = r.devAddr, d.devAddr != a {
+            if d.devAddr != nil { d.lastFcnt = nil }   // a new session (a rejoin)
             d.devAddr = a
             d.f.devAddr = a.description
         }
+        let key = d.f.device
         if let fcnt = r.fcnt {
             if let last = d.lastFcnt {
                 if fcnt == last {
                     if d.lastPayload == r.frmPayload || r.frmPayload == nil {
                         d.f.repeats += 1
                         report.repeats += 1
-                        devices[key] = d
                         report.accepted += 1
                         return nil
                     }
                     d.f.replays += 1
                     report.replays += 1
-                    devices[key] = d
                     reject(.replay, "\(key) FCnt \(fcnt) again with other content", at: r.source)
                     return nil
                 } else if fcnt > last {
@@ -390,7 +424,6 @@ public final class TraceValidator {
                 } else {
                     d.f.replays += 1
                     report.replays += 1
-                    devices[key] = d
                     reject(.replay, "\(key) FCnt \(fcnt) after \(last)", at: r.source)
                     return nil
                 }
@@ -401,8 +434,7 @@ public final class TraceValidator {
         d.f.uplinks += 1
         report.uplinks += 1
         account(d, r)
-        devices[key] = d
-        return key
+        return d
     }
 
     /// Airtime from the radio-link model against what the capture states, the sliding-hour duty-cycle audit, the
@@ -410,7 +442,12 @@ public final class TraceValidator {
     private func account(_ d: Device, _ r: TraceRecord) {
         guard let sf = r.spreadingFactor, let bwHz = r.bandwidthHz, let bw = LoRaBandwidth.allCases.first(where: { Int($0.hertz.rounded()) == bwHz }) else { return }
         var cr = CodingRate.cr4_5
-        if let c = r.codingRate, let parsed = try? CodingRate.parse(c) { cr = parsed }
+        if let c = r.codingRate {
+            if let last = lastCodingRate, last.text == c { cr = last.value } else if let parsed = try? CodingRate.parse(c) {
+                cr = parsed
+                lastCodingRate = (c, parsed)
+            }
+        }
         let m = LoRaModulation(spreadingFactor: sf, bandwidth: bw, codingRate: cr)
         // Without the PHYPayload (a network-server export) the frame is taken as the FRMPayload and 13 bytes of
         // header, FPort and MIC: MAC commands in FOpts are not known.
@@ -449,9 +486,12 @@ public final class TraceValidator {
     }
 
     /// The application payload through the chosen codec; the expected-output diff; the occupancy timeline.
-    private func decode(_ r: TraceRecord, key: String) -> JSONValue? {
+    private func decode(_ r: TraceRecord, device d: Device) -> JSONValue? {
         guard let payload = r.frmPayload, let port = r.fport, port > 0 else { return nil }
         var result: JSONValue?
+        // The decoded value as JSON only when someone reads it (a writer, the expected-output diff).
+        let wantJSON = onRecord != nil || !options.expected.isEmpty
+        var failed = false
         let codec: ValidationOptions.Codec = options.codec == .auto ? (port == OccupancyCodec.uplinkPort ? .occupancy : .none) : options.codec
         var message: OccupancyMessage?
         switch codec {
@@ -459,14 +499,19 @@ public final class TraceValidator {
             do {
                 let m = try OccupancyCodec.decode(port: port, payload)
                 message = m
-                result = m.json
+                if wantJSON { result = m.json }
             } catch {
+                failed = true
                 result = .object(["error": .string(error.code.rawValue)])
                 report.decodeErrors[error.code.rawValue, default: 0] += 1
                 problem("payload does not decode: \(error)", at: r.source)
             }
         case .cayenne:
-            do { result = CayenneLPP.json(try CayenneLPP.decode(payload)) } catch {
+            do {
+                let values = try CayenneLPP.decode(payload)
+                if wantJSON { result = CayenneLPP.json(values) }
+            } catch {
+                failed = true
                 result = .object(["error": .string("cayenne")])
                 report.decodeErrors["cayenne", default: 0] += 1
                 problem("CayenneLPP payload does not decode: \(error)", at: r.source)
@@ -474,9 +519,7 @@ public final class TraceValidator {
         case .none, .auto:
             return nil
         }
-        let d = device(key)
-        if result?["error"] == nil { report.decoded += 1; d.f.decoded += 1 } else { d.f.decodeErrors += 1 }
-        devices[key] = d
+        if failed { d.f.decodeErrors += 1 } else { report.decoded += 1; d.f.decoded += 1 }
         if !options.expected.isEmpty, let eui = r.devEUI, let fcnt = r.fcnt, let got = result {
             let k = "\(eui.description)/\(fcnt)"
             if let want = options.expected[k] {
@@ -514,10 +557,10 @@ public final class TraceValidator {
     }
 
     /// The device a frame belongs to: its DevEUI (a join-request's, or the keys file's for a DevAddr), else its DevAddr.
-    private func deviceKey(_ frame: PHYPayload) -> String? {
+    private func deviceID(_ frame: PHYPayload) -> DeviceID? {
         switch frame {
-        case .joinRequest(let jr): return jr.devEUI.description
-        case .data(let f): return options.keys?.sessions[f.devAddr]?.devEUI?.description ?? "addr:" + f.devAddr.description
+        case .joinRequest(let jr): return .eui(jr.devEUI)
+        case .data(let f): return options.keys?.sessions[f.devAddr]?.devEUI.map { .eui($0) } ?? .addr(f.devAddr)
         default: return nil
         }
     }
@@ -529,8 +572,7 @@ public final class TraceValidator {
                 report.problems.append("expected \(k.replacingOccurrences(of: "/", with: " FCnt ")) is not in the trace (\(options.expectedFile ?? "expected"):\(want.line))")
             }
         }
-        for key in order {
-            guard let d = devices[key] else { continue }
+        for d in order {
             d.f.firstTime = d.firstT.map(TraceTime.format)
             d.f.lastTime = d.lastT.map(TraceTime.format)
             report.devices.append(d.f)

@@ -20,7 +20,7 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
 
 func tempBytes(_ name: String, _ bytes: [UInt8]) -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("traces-\(getpid())-\(name)").path
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
     return path
 }
 
