@@ -67,6 +67,32 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
         }
     }
 
+    /// Views read fields on demand; one tape serves line after line (storage grown past its first size), and an
+    /// escaped member name still matches.
+    @Test func tapeViewsReadFieldsAndSurviveReuse() throws {
+        let tape = JSONTape()
+        let first = try tape.parse(Array(#"{"up": {"f_cnt": 42, "frm_payload": "IQ==", "rx": [{"id": "gw-a"}, {"id": "gw-b"}]}, "n\u0061me": "x", "e": 1.5e3, "neg": -7}"#.utf8)[...])
+        #expect(first["up"]?["f_cnt"]?.number == 42)
+        #expect(first["up"]?["frm_payload"]?.string == "IQ==")
+        #expect(first["up"]?["rx"]?.elements.map { $0["id"]?.string } == ["gw-a", "gw-b"])
+        #expect(first["name"]?.string == "x")
+        #expect(first["e"]?.number == 1500)
+        #expect(first["neg"]?.number == -7)
+        #expect(first["missing"] == nil)
+        #expect(first["up"]?["f_cnt"]?.string == nil)   // a number is not a string
+        #expect(first["up"]?["rx"]?["id"] == nil)       // an array has no members
+        // 1000 elements: more nodes than the tape starts with.
+        let big = "[" + (0..<1000).map { "{\"i\":\($0)}" }.joined(separator: ",") + "]"
+        let second = try tape.parse(Array(big.utf8)[...])
+        let items = second.elements
+        #expect(items.count == 1000)
+        #expect(items[999]["i"]?.number == 999)
+        #expect(second.value == .array((0..<1000).map { .object(["i": .number(Double($0))]) }))
+        // A failed parse leaves the tape usable for the next line.
+        #expect(throws: JSONParser.Failure.self) { _ = try tape.parse(Array("{\"a\":".utf8)[...]) }
+        #expect(try tape.parse(Array("{\"a\":true}".utf8)[...])["a"]?.bool == true)
+    }
+
     /// ISO 8601 times against Foundation's parser (an independent implementation).
     @Test func isoTimes() throws {
         let f = ISO8601DateFormatter()
