@@ -208,8 +208,8 @@ public final class TraceValidator {
     private var order: [Device] = []
     /// Recent PHYPayloads for spotting one uplink heard by several gateways: the last time each was seen, and the
     /// order they came in (the oldest leave after `recentLimit`).
-    private var recentTimes: [[UInt8]: (time: Nanoseconds?, serial: Int)] = [:]
-    private var recentOrder: [(bytes: [UInt8], serial: Int)] = []
+    private var recentTimes: [FrameBytes: (time: Nanoseconds?, serial: Int)] = [:]
+    private var recentOrder: [(bytes: FrameBytes, serial: Int)] = []
     private var recentHead = 0
     private var recentSerial = 0
     private static let recentLimit = 256
@@ -263,7 +263,14 @@ public final class TraceValidator {
     }
 
     /// True (and remembered) when the same PHYPayload was seen within the dedup window: another gateway's copy.
-    private func isGatewayCopy(_ phy: [UInt8], at time: Nanoseconds?) -> Bool {
+    /// A PHYPayload as a dictionary key, hashed as one block of bytes (not byte by byte).
+    private struct FrameBytes: Hashable {
+        let bytes: [UInt8]
+        func hash(into h: inout Hasher) { bytes.withUnsafeBytes { h.combine(bytes: $0) } }
+    }
+
+    private func isGatewayCopy(_ bytes: [UInt8], at time: Nanoseconds?) -> Bool {
+        let phy = FrameBytes(bytes: bytes)
         if let seen = recentTimes[phy], time == nil || seen.time == nil || abs((seen.time ?? 0) - (time ?? 0)) <= options.dedupWindow {
             return true
         }
