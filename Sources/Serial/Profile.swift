@@ -45,10 +45,23 @@ public struct DialectProfile: Sendable {
 
     // MARK: Reading
 
-    /// The bundled profiles' directory: `hardware/profiles` in the package (or LORAHARNESS_PROFILES).
+    /// The bundled profiles' directory: LORAHARNESS_PROFILES when set; else `hardware/profiles` under `root` or the
+    /// current directory when it exists; else the package's own, found by walking up from the executable (a build
+    /// in `.build/…/loraharness` run from anywhere).
     public static func directory(root: String? = nil) -> String {
         if let env = ProcessInfo.processInfo.environment["LORAHARNESS_PROFILES"] { return env }
-        return ((root ?? FileManager.default.currentDirectoryPath) as NSString).appendingPathComponent("hardware/profiles")
+        let fm = FileManager.default
+        let here = ((root ?? fm.currentDirectoryPath) as NSString).appendingPathComponent("hardware/profiles")
+        if root != nil || fm.fileExists(atPath: here) { return here }
+        if let exe = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            var dir = exe.deletingLastPathComponent()
+            for _ in 0..<5 {
+                let candidate = dir.appendingPathComponent("hardware/profiles").path
+                if fm.fileExists(atPath: candidate) { return candidate }
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        return here
     }
 
     /// A profile by name (a file in the profiles directory) or by path.
@@ -62,7 +75,8 @@ public struct DialectProfile: Sendable {
             guard FileManager.default.fileExists(atPath: path) else {
                 let known = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasSuffix(".yaml") }
                     .map { String($0.dropLast(5)) }.sorted() ?? []
-                throw InputError("no profile '\(nameOrPath)' in \(dir); known: " + known.joined(separator: ", "))
+                throw InputError("no profile '\(nameOrPath)' in \(dir); "
+                                 + (known.isEmpty ? "no profiles there (set LORAHARNESS_PROFILES or give a file)" : "known: " + known.joined(separator: ", ")))
             }
         }
         return try parse(try DocumentNode.load(path: path), file: path)

@@ -289,6 +289,8 @@ public final class JSONTraceReader: TraceReader {
                 if let bw = lora["bandwidth"]?.number { r.bandwidthHz = Int(bw) }
                 if let cr = lora["coding_rate"]?.string { r.codingRate = cr }
             }
+            // Older releases put the coding rate beside the data rate.
+            if r.codingRate == nil, let cr = s["coding_rate"]?.string { r.codingRate = cr }
         }
         if let a = up["consumed_airtime"]?.string, a.hasSuffix("s"), let secs = Double(a.dropLast()) {
             r.statedAirtime = Int64((secs * 1e9).rounded())

@@ -120,7 +120,7 @@ struct ReplayCommand: ParsableCommand {
             if result.dutyCycleViolations > 0 { why.append("\(result.dutyCycleViolations) duty-cycle violations") }
             if !result.decodeErrors.isEmpty { why.append("\(result.decodeErrors.values.reduce(0, +)) payloads do not decode") }
             if result.expectedMismatched + result.expectedMissing > 0 {
-                why.append("\(result.expectedMismatched) decodings differ from and \(result.expectedMissing) are missing against \(expected ?? "the expected file")")
+                why.append("against \(expected ?? "the expected file"): \(result.expectedMismatched) decodings differ, \(result.expectedMissing) expected ones are not in the trace")
             }
             throw CheckFailure(why.joined(separator: "; "))
         }
@@ -167,13 +167,14 @@ struct ReplayCommand: ParsableCommand {
             let r = try s.expect(p.matchers("ok") + p.matchers("error"), timeout: wait)
             return r.line != nil && r.which < p.matchers("ok").count
         }
+        // The board keeps its own clock: its timeouts are the profile's, whatever the replay speed.
         do {
             var rng = SystemRandomNumberGenerator()
             let key = (0..<16).map { _ in String(format: "%02X", UInt8.random(in: 0...255, using: &rng)) }.joined()
             _ = try ask(p.regions[region.rawValue].flatMap { p.command("setRegion", ["region": $0]) })
             _ = try ask(p.command("setAppKey", ["appKey": key]))
             try s.send(p.command("join") ?? "AT+JOIN")
-            let j = try s.expect(p.matchers("joined") + p.matchers("joinFailed"), timeout: Int64(Double(p.timeout("join", default: 60 * Time.second)) / max(1, speed)) + Time.second)
+            let j = try s.expect(p.matchers("joined") + p.matchers("joinFailed"), timeout: p.timeout("join", default: 60 * Time.second))
             guard j.line != nil, j.which < p.matchers("joined").count else { throw CheckFailure("the board did not join (\(j.line?.text ?? "no answer"))") }
             let t0 = records.compactMap(\.time).min() ?? 0
             let start = DispatchTime.now().uptimeNanoseconds
@@ -188,7 +189,7 @@ struct ReplayCommand: ParsableCommand {
                 try s.send(cmd)
                 let a = try s.expect(p.matchers("ok") + p.matchers("error"), timeout: 2 * Time.second)
                 if a.line != nil && a.which < p.matchers("ok").count {
-                    _ = try s.expect(p.matchers("txDone") + p.matchers("txFailed"), timeout: Int64(Double(p.timeout("send", default: 30 * Time.second)) / max(1, speed)) + Time.second)
+                    _ = try s.expect(p.matchers("txDone") + p.matchers("txFailed"), timeout: p.timeout("send", default: 30 * Time.second))
                     sent += 1
                 } else {
                     refused += 1

@@ -122,10 +122,13 @@ struct FlashTestCommand: ParsableCommand {
         }
         guard !allPorts.isEmpty else { throw InputError("give a board's port with --port (or --ports-from FILE)", at: .argument("--port")) }
         let thePlan = try FlashTestPlan.load(path: plan)
-        // Profiles: LORAHARNESS_PROFILES, else hardware/profiles here, else the one beside the plan's directory.
+        // Profiles: LORAHARNESS_PROFILES, else hardware/profiles here, else the one beside the plan's directory, else
+        // the package's own (beside the executable).
         let besidePlan = (((plan as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent as NSString).appendingPathComponent("profiles")
-        let here = DialectProfile.directory()
-        let dir = FileManager.default.fileExists(atPath: here) || ProcessInfo.processInfo.environment["LORAHARNESS_PROFILES"] != nil ? here : besidePlan
+        let here = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent("hardware/profiles")
+        let dir = ProcessInfo.processInfo.environment["LORAHARNESS_PROFILES"]
+            ?? (FileManager.default.fileExists(atPath: here) ? here
+                : FileManager.default.fileExists(atPath: besidePlan) ? besidePlan : DialectProfile.directory())
         let theProfile = try DialectProfile.load(profile ?? thePlan.profile, directory: dir)
         let entries = try manifest.map { try ManifestEntry.load(path: $0) } ?? []
         let prodLog = productionLog.map { ProductionLog(path: $0) }
