@@ -144,6 +144,10 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
         let arrayFile = try tempFile("tts-array.json", "[\n" + lines.joined(separator: ",\n") + "\n]\n")
         let (arr, arrRecords, _) = try validate([arrayFile], choice: .tts)
         #expect(arr.accepted == 7 && arrRecords.map(\.frmPayload) == ttsRecords.map(\.frmPayload))
+        // Older releases of The Things Stack put coding_rate in settings, beside data_rate.
+        let old = #"{"end_device_ids":{"dev_eui":"70B3D57ED0000101"},"received_at":"2026-06-06T09:00:00Z","uplink_message":{"f_port":10,"f_cnt":1,"frm_payload":"IYAIQAA=","settings":{"data_rate":{"lora":{"bandwidth":125000,"spreading_factor":12}},"coding_rate":"4/8","frequency":"868100000"}}}"#
+        let (_, oldRecords, _) = try validate([try tempFile("tts-old.ndjson", old)], choice: .tts)
+        #expect(oldRecords.first?.codingRate == "4/8" && oldRecords.first?.spreadingFactor == 12)
     }
 
     /// Damaged input is counted with its line, reading goes on, and the totals reconcile.
@@ -304,7 +308,7 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
     }
 
     /// LoRaTap version 1 (23-byte header with coding rate), a bare PHYPayload under user link type 147, and a
-    /// Semtech PUSH_DATA datagram in Ethernet/IPv4/UDP, each built byte by byte here.
+    /// Semtech PUSH_DATA datagram in Ethernet/IPv4/UDP and Ethernet/IPv6/UDP, each built byte by byte here.
     @Test func otherEncapsulations() throws {
         let phy: [UInt8] = [0x40, 0xDA, 0x1B, 0x01, 0x26, 0x00, 0x01, 0x00, 0x0A, 0xF3, 0x73, 0xAC, 0xDC, 0x83, 0x29, 0x58, 0x50, 0x39]
         var v1: [UInt8] = [1, 0, 0, 23, 0x33, 0xBE, 0x27, 0xA0, 1, 9, 139 - 100 + 139 - 139, 255, 255, 12, 0x34]
@@ -333,6 +337,12 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
         #expect(r3.accepted == 1)
         #expect(rec3.first?.receptions == [GatewayReception(gateway: "AA555A0000000001", rssi: -60, snr: 7.5)])
         #expect(rec3.first?.phyPayload == phy && rec3.first?.frequencyHz == 868_300_000)
+        // The same datagram over IPv6 (fixed 40-byte header, next header 17 = UDP; RFC 8200 §3).
+        let ip6: [UInt8] = [0x60, 0, 0, 0, UInt8(udp.count >> 8), UInt8(udp.count & 0xFF), 17, 64]
+            + [UInt8](repeating: 0, count: 15) + [2] + [UInt8](repeating: 0, count: 15) + [1] + udp
+        let eth6: [UInt8] = [UInt8](repeating: 0x11, count: 6) + [UInt8](repeating: 0x22, count: 6) + [0x86, 0xDD] + ip6
+        let (r4, rec4, _) = try validate([tempBytes("push6.pcap", Self.pcap(linkType: 1, packets: [eth6]))])
+        #expect(r4.accepted == 1 && rec4.first?.phyPayload == phy)
     }
 
     @Test func truncatedPcapIsCountedWithItsOffset() throws {
