@@ -29,7 +29,8 @@ func runTraceBenchmarks() {
                      label, r.read, Double(size) / 1e6, secs, Double(r.read) / secs, r.micValid, r.decoded, peakResidentMiB()))
     }
 
-    // Network-server NDJSON: the fixture's uplinks repeated with growing counters, one device per 1000 lines.
+    // Network-server NDJSON: the fixture's first uplink from 100 devices in turn, counters growing, one a second
+    // (the same devices whatever the file's size, so that memory against size shows the reader, not the devices).
     guard let tts = try? String(contentsOfFile: fixtures + "tts-uplinks.ndjson", encoding: .utf8) else { print("run from the package root"); return }
     let template = tts.split(separator: "\n")[0]
     for count in [100_000, 1_000_000] {
@@ -39,10 +40,10 @@ func runTraceBenchmarks() {
         guard let h = FileHandle(forWritingAtPath: path) else { return }
         var chunk = ""
         for i in 0..<count {
-            let eui = String(format: "70B3D57ED%07X", i / 1000)
-            let t = String(format: "2026-06-06T%02d:%02d:%02d.000Z", (i / 3600) % 24, (i / 60) % 60, i % 60)
+            let eui = String(format: "70B3D57ED%07X", i % 100)
+            let t = String(format: "2026-06-%02dT%02d:%02d:%02d.000Z", 6 + i / 86_400, (i / 3600) % 24, (i / 60) % 60, i % 60)
             chunk += template.replacingOccurrences(of: "70B3D57ED0000101", with: eui)
-                .replacingOccurrences(of: "\"f_cnt\":1", with: "\"f_cnt\":\(i % 1000 + 1)")
+                .replacingOccurrences(of: "\"f_cnt\":1", with: "\"f_cnt\":\(i / 100 + 1)")
                 .replacingOccurrences(of: "2026-06-06T09:00:00.100Z", with: t) + "\n"
             if chunk.utf8.count > 1 << 20 { h.write(Data(chunk.utf8)); chunk = "" }
         }

@@ -69,7 +69,7 @@ public final class LineInput {
     /// The next line (without its terminator), or nil at the end.
     public func next() throws(InputError) -> ArraySlice<UInt8>? {
         while true {
-            if let nl = buffer[position...].firstIndex(of: 0x0A) {
+            if let nl = newline(from: position) {
                 var end = nl
                 if end > position && buffer[end - 1] == 0x0D { end -= 1 }
                 let line = buffer[position..<end]
@@ -91,6 +91,14 @@ public final class LineInput {
             }
             let chunk = try input.read(256 * 1024)
             if chunk.isEmpty { finished = true } else { buffer += chunk }
+        }
+    }
+
+    /// The index of the next LF at or after `from` (memchr: lines are long, most of the time goes to finding ends).
+    private func newline(from: Int) -> Int? {
+        buffer.withUnsafeBufferPointer { b -> Int? in
+            guard from < b.count, let base = b.baseAddress, let hit = memchr(base + from, 0x0A, b.count - from) else { return nil }
+            return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
         }
     }
 
