@@ -2,19 +2,7 @@ import Foundation
 import HarnessCore
 
 public enum FlashTestReport {
-    static func xml(_ s: String) -> String {
-        var o = ""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "&": o += "&amp;"
-            case "<": o += "&lt;"
-            case ">": o += "&gt;"
-            case "\"": o += "&quot;"
-            default: if ch.value < 0x20 && ch != "\n" && ch != "\t" { o += "?" } else { o.unicodeScalars.append(ch) }
-            }
-        }
-        return o
-    }
+    static func xml(_ s: String) -> String { XMLText.escape(s) }
 
     /// JUnit XML for one board: a test suite, one test case per step (skipped steps marked so).
     public static func junit(_ r: BoardResult) -> String {

@@ -340,22 +340,7 @@ public struct FleetReport: Sendable, Codable {
 
     /// JUnit XML: one test case per assertion (and per baseline comparison), failures with the measured value.
     public func junit(elapsedSeconds: Double = 0) -> String {
-        func esc(_ s: String) -> String {
-            var o = ""
-            for ch in s.unicodeScalars {
-                switch ch {
-                case "&": o += "&amp;"
-                case "<": o += "&lt;"
-                case ">": o += "&gt;"
-                case "\"": o += "&quot;"
-                case "'": o += "&apos;"
-                default:
-                    // XML 1.0 has no place for most control characters.
-                    if ch.value < 0x20 && ch != "\n" && ch != "\t" && ch != "\r" { o += "?" } else { o.unicodeScalars.append(ch) }
-                }
-            }
-            return o
-        }
+        let esc = XMLText.escape
         var cases: [String] = []
         let suite = "fleet." + scenario
         for a in assertions {

@@ -53,8 +53,10 @@ public struct DialectProfile: Sendable {
         let fm = FileManager.default
         let here = ((root ?? fm.currentDirectoryPath) as NSString).appendingPathComponent("hardware/profiles")
         if root != nil || fm.fileExists(atPath: here) { return here }
-        if let exe = Bundle.main.executableURL?.resolvingSymlinksInPath() {
-            var dir = exe.deletingLastPathComponent()
+        // The executable's own path from /proc (Foundation's Bundle.main traps when the executable's directory is not
+        // readable, as for a user who may run the tool but not list its build directory).
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
             for _ in 0..<5 {
                 let candidate = dir.appendingPathComponent("hardware/profiles").path
                 if fm.fileExists(atPath: candidate) { return candidate }

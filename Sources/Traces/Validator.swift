@@ -108,6 +108,8 @@ public struct TraceReport: Sendable, Codable {
     public var micValid = 0
     public var micInvalid = 0
     public var unverified = 0
+    /// Devices the keys file has no keys for (only counted when a keys file is given).
+    public var unknownDevices = 0
     public var lost = 0
     public var resets = 0
     public var replays = 0
@@ -135,7 +137,8 @@ public struct TraceReport: Sendable, Codable {
             out.append("  rejected    " + rejectedByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
         out.append("  accepted    \(uplinks) uplinks (+\(gatewayCopies) gateway copies merged, \(repeats) repeats), \(joinRequests) join-requests, \(downlinks) downlinks")
-        out.append("  MIC         \(micValid) valid, \(micInvalid) invalid, \(unverified) unverified (no keys for the device, or a network-server export)")
+        out.append("  MIC         \(micValid) valid, \(micInvalid) invalid, \(unverified) unverified (no keys for the device, or a network-server export)"
+                   + (unknownDevices > 0 ? "; \(unknownDevices) devices not in the keys file" : ""))
         out.append("  counters    \(lost) uplinks lost (FCnt gaps), \(resets) counter resets, \(replays) replays")
         out.append("  airtime     \(airtimeChecked) stated airtimes checked, \(airtimeMismatches) differ from the radio-link model by more than 1 ms")
         out.append("  duty cycle  \(dutyCycleViolations) transmissions over the sub-band limit in a sliding hour; \(fairUseDaysOver) device-days over the 30 s fair-use budget")
@@ -203,6 +206,7 @@ public final class TraceValidator {
         /// The session keys last used, with the DevAddr they belong to (key expansion once per session, not per frame).
         var keysAddr: DevAddr?
         var sessionKeys: SessionKeys?
+        var reportedUnknown = false
     }
     private var devices: [DeviceID: Device] = [:]
     private var order: [Device] = []
@@ -344,8 +348,7 @@ public final class TraceValidator {
                     return nil
                 }
             } else {
-                d.f.unverified += 1
-                report.unverified += 1
+                withoutKeys(d, at: r.source)
             }
             if !d.nonces.insert(jr.devNonce).inserted {
                 d.f.devNonceReused += 1
@@ -388,14 +391,24 @@ public final class TraceValidator {
                     return nil
                 }
             } else {
-                d.f.unverified += 1
-                report.unverified += 1
+                withoutKeys(d, at: r.source)
             }
             return checkCounter(&r, device: d)
         default:
             reject(.badFrame, "not an uplink data frame or join-request", at: r.source)
             return nil
         }
+    }
+
+    /// A frame that cannot be verified; with a keys file given, its device is unknown: counted once, reported where
+    /// it was first seen.
+    private func withoutKeys(_ d: Device, at: InputLocation) {
+        d.f.unverified += 1
+        report.unverified += 1
+        guard options.keys != nil, !d.reportedUnknown else { return }
+        d.reportedUnknown = true
+        report.unknownDevices += 1
+        problem("unknown device \(d.f.device): the keys file has no keys for it, its frames are not verified", at: at)
     }
 
     /// FCnt continuity per device: gaps (lost uplinks), resets, repeats and replays; airtime and duty cycle.

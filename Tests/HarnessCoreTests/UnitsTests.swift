@@ -57,3 +57,13 @@ import Testing
             """)
     }
 }
+
+@Suite struct XMLTextTests {
+    /// The five predefined entities of XML 1.0 (§4.6) and the control characters it cannot hold (§2.2: only tab,
+    /// LF and CR below 0x20).
+    @Test func escapesEntitiesAndControlCharacters() {
+        #expect(XMLText.escape(#"a<b & "c" > 'd'"#) == "a&lt;b &amp; &quot;c&quot; &gt; &apos;d&apos;")
+        #expect(XMLText.escape("line\none\ttab\rcr\u{1}bell\u{7}") == "line\none\ttab\rcr?bell?")
+        #expect(XMLText.escape("é 😀") == "é 😀")
+    }
+}

@@ -117,6 +117,9 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
         #expect(report.gatewayCopies == 1)
         #expect(report.uplinks == 8 && report.joinRequests == 1)
         #expect(report.micValid == 8 && report.unverified == 1)   // the unknown device 26FFFFFF
+        // Unknown to the keys file: counted once, reported at line 11 of the log, where make.sh put its frame.
+        #expect(report.unknownDevices == 1)
+        #expect(report.problems.contains { $0.hasPrefix("unknown device addr:26FFFFFF: ") && $0.hasSuffix("semtech-gateway.log:11)") }, "\(report.problems)")
         #expect(report.lost == 1)                                  // FCnt 4 of 26011BDA
         let first = try #require(records.first)
         #expect(first.frequencyHz == 868_100_000 && first.spreadingFactor == 7 && first.bandwidthHz == 125_000 && first.codingRate == "4/5")
