@@ -32,7 +32,7 @@ public struct TimedStimulus: Sendable, Equatable {
 public enum StimuliFile {
     public static func parse(_ text: String, file: String) throws(InputError) -> [TimedStimulus] {
         var out: [TimedStimulus] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in text.textLines.enumerated() {
             let lineNo = i + 1
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)

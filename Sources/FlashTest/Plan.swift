@@ -132,7 +132,7 @@ public struct ManifestEntry: Sendable {
     public static func load(path: String) throws(InputError) -> [ManifestEntry] {
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read the manifest", at: .file(path)) }
         var out: [ManifestEntry] = []
-        for (i, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in String(decoding: data, as: UTF8.self).textLines.enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") || (i == 0 && line.lowercased().hasPrefix("port,")) { continue }
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }

@@ -91,7 +91,7 @@ public struct ProductionLog {
     public func rows() throws(InputError) -> [Row] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         var out: [Row] = []
-        for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where i > 0 {
+        for (i, line) in String(decoding: data, as: UTF8.self).textLines.enumerated() where i > 0 && !line.isEmpty {
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             guard f.count >= 7 else { throw InputError("a production log row has 7 fields", at: .line(file: path, line: i + 1)) }
             out.append(Row(time: f[0], port: f[1], usbSerial: f[2], devEUI: f[3], firmware: f[4], passed: f[5] == "pass", failingStep: f[6]))

@@ -35,7 +35,9 @@ public struct SerialError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(port) (\(transport)): \(kind.rawValue): \(detail)" }
 
     /// The same error as bad input for the command line (exit status 2), placed at the port.
-    public var inputError: InputError { InputError("\(transport) port \(kind.rawValue): \(detail)", at: .argument("--port \(port)")) }
+    public var inputError: InputError { inputError(argument: "--port \(port)") }
+    /// The same, located at another argument (a command that names the port otherwise, such as `--to serial:PORT`).
+    public func inputError(argument: String) -> InputError { InputError("\(transport) port \(kind.rawValue): \(detail)", at: .argument(argument)) }
 }
 
 /// A byte stream to a device: a serial port, a pseudo-terminal, a TCP serial server.

@@ -9,11 +9,16 @@ public final class ByteInput {
     private var file: gzFile?
     /// Bytes delivered so far (offsets in the uncompressed stream).
     public private(set) var offset = 0
+    /// Set at the end of a gzip stream that stops before its trailer (a file cut short).
+    public private(set) var truncated = false
 
     public init(path: String) throws(InputError) {
         self.path = path
-        guard FileManager.default.fileExists(atPath: path) else { throw InputError("no such file", at: .file(path)) }
-        guard let f = gzopen(path, "rb") else { throw InputError("cannot open the file", at: .file(path)) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw InputError("no such file", at: .file(path)) }
+        guard !isDirectory.boolValue else { throw InputError("is a directory, not a trace file", at: .file(path)) }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw InputError("permission denied", at: .file(path)) }
+        guard let f = gzopen(path, "rb") else { throw InputError("cannot open the file: \(String(cString: strerror(errno)))", at: .file(path)) }
         gzbuffer(f, 256 * 1024)
         file = f
     }
@@ -30,8 +35,19 @@ public final class ByteInput {
         }
         if n < 0 {
             var code: Int32 = 0
-            let message = gzerror(f, &code).map { String(cString: $0) } ?? "read error"
-            throw InputError("damaged compressed data: \(message)", at: .byteOffset(source: path, offset: offset))
+            var message = gzerror(f, &code).map { String(cString: $0) } ?? "read error"
+            // zlib puts the path in front of its message: the location already names the file.
+            if message.hasPrefix(path + ": ") { message.removeFirst(path.count + 2) }
+            if code == Z_ERRNO {
+                throw InputError("read error: \(String(cString: strerror(errno)))", at: .byteOffset(source: path, offset: offset))
+            }
+            throw InputError("damaged gzip data: \(message)", at: .byteOffset(source: path, offset: offset))
+        }
+        if Int(n) < max {
+            // The end: a gzip stream without its trailer reads to here and then reports Z_BUF_ERROR.
+            var code: Int32 = 0
+            _ = gzerror(f, &code)
+            if code == Z_BUF_ERROR { truncated = true }
         }
         offset += Int(n)
         if Int(n) < max { buf.removeLast(max - Int(n)) }
@@ -41,9 +57,9 @@ public final class ByteInput {
     /// Exactly `n` bytes, or fewer at the end of the file.
     public func readExactly(_ n: Int) throws(InputError) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(n)
+        out.reserveCapacity(min(n, 1 << 20))   // a length field that lies does not allocate before the bytes exist
         while out.count < n {
-            let chunk = try read(n - out.count)
+            let chunk = try read(min(n - out.count, 1 << 20))
             if chunk.isEmpty { break }
             out += chunk
         }
@@ -63,6 +79,9 @@ public final class LineInput {
     private var finished = false
     public private(set) var lineNumber = 0
     public var path: String { input.path }
+    /// The gzip stream ended before its trailer; `offset` is where.
+    public var truncated: Bool { input.truncated }
+    public var offset: Int { input.offset }
 
     public init(path: String) throws(InputError) { input = try ByteInput(path: path) }
 

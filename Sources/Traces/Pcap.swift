@@ -44,19 +44,21 @@ public struct LoRaTapHeader: Sendable, Equatable {
               UInt8(truncatingIfNeeded: frequencyHz >> 8), UInt8(truncatingIfNeeded: frequencyHz)]
         b.append(bandwidthSteps)
         b.append(spreadingFactor)
-        let snr = snrdB ?? 0
+        // Values from captures may be anything a JSON number holds: clamped before they become bytes.
+        func whole(_ x: Double) -> Int { x.isFinite ? Int(max(-100_000, min(100_000, x)).rounded()) : 0 }
+        let snr = snrdB.map { $0.isFinite ? $0 : 0 } ?? 0
         // packet_rssi: dBm = −139 + value when SNR ≥ 0, −139 + value/4 otherwise; 255 = not available.
         if let rssi = rssidBm {
             let raw = snr >= 0 ? rssi + 139 : (rssi + 139) * 4
-            b.append(UInt8(clamping: Int(raw.rounded())))
+            b.append(UInt8(clamping: whole(raw)))
             // max_rssi and current_rssi (dBm = −139 + value): the packet's RSSI is the best we know.
-            let plain = UInt8(clamping: Int((rssi + 139).rounded()))
+            let plain = UInt8(clamping: whole(rssi + 139))
             b.append(plain)
             b.append(plain)
         } else {
             b += [255, 255, 255]  // not available
         }
-        b.append(UInt8(bitPattern: Int8(clamping: Int((snr * 4).rounded()))))
+        b.append(UInt8(bitPattern: Int8(clamping: whole(snr * 4))))
         b.append(syncWord)
         return b
     }

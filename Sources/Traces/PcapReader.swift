@@ -68,7 +68,9 @@ public final class PcapReader: TraceReader {
         default: throw InputError("bad pcapng byte-order magic", at: .byteOffset(source: path, offset: at + 8))
         }
         let total = Int(u32(lenAndMagic[...], 0, big: bigEndian))
-        guard total >= 28, total % 4 == 0 else { throw InputError("bad pcapng section header length \(total)", at: .byteOffset(source: path, offset: at + 4)) }
+        guard total >= 28, total % 4 == 0, total <= 16 << 20 else {
+            throw InputError("pcapng section header length \(total) is not plausible", at: .byteOffset(source: path, offset: at + 4))
+        }
         let rest = try input.readExactly(total - 12)
         guard rest.count == total - 12 else { throw InputError("truncated pcapng section header", at: .byteOffset(source: path, offset: at)) }
         interfaces = []
@@ -85,7 +87,7 @@ public final class PcapReader: TraceReader {
     private func nextRecord() throws(InputError) {
         let at = input.offset
         let h = try input.readExactly(16)
-        if h.isEmpty { done = true; return }
+        if h.isEmpty { done = true; if input.truncated { queue.append(.truncatedGzip(path, at: input.offset)) }; return }
         guard h.count == 16 else {
             queue.append(.rejected(reason: .truncatedRecord, detail: "record header cut short (\(h.count) of 16 bytes)", at: .byteOffset(source: path, offset: at)))
             done = true
@@ -110,7 +112,7 @@ public final class PcapReader: TraceReader {
     private func nextBlock() throws(InputError) {
         let at = input.offset
         let h = try input.readExactly(8)
-        if h.isEmpty { done = true; return }
+        if h.isEmpty { done = true; if input.truncated { queue.append(.truncatedGzip(path, at: input.offset)) }; return }
         guard h.count == 8 else {
             queue.append(.rejected(reason: .truncatedRecord, detail: "block header cut short", at: .byteOffset(source: path, offset: at)))
             done = true
@@ -190,7 +192,7 @@ public final class PcapReader: TraceReader {
             var r = TraceRecord(format: .pcap, source: at)
             r.time = time
             r.phyPayload = Array(data)
-            queue.append(.record(r))
+            queue.append(.checked(r))
         } else if linkType == 1 || linkType == 101 || linkType == 113 || linkType == 228 || linkType == 229 {
             udp(data, linkType: linkType, time: time, at: at)
         } else {
@@ -225,7 +227,7 @@ public final class PcapReader: TraceReader {
             queue.append(.rejected(reason: .notLoRaWAN, detail: String(format: "sync word 0x%02x (LoRaWAN uses 0x34)", d[s + 14]), at: at))
             return
         }
-        queue.append(.record(r))
+        queue.append(.checked(r))
     }
 
     /// IPv4/IPv6 → UDP → a Semtech PUSH_DATA datagram (protocol version 1 or 2, identifier 0x00).

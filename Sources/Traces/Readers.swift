@@ -90,7 +90,10 @@ public enum TraceTime {
         let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
-        return ((days * 86_400 + h * 3600 + mi * 60 + sec - offset) * 1_000_000_000) + frac
+        // Int64 nanoseconds reach from 1677 to 2262: a time outside is not representable, not a crash.
+        let (ns, o1) = (days * 86_400 + h * 3600 + mi * 60 + sec - offset).multipliedReportingOverflow(by: 1_000_000_000)
+        let (t, o2) = ns.addingReportingOverflow(frac)
+        return o1 || o2 ? nil : t
     }
 
     public static func format(_ ns: Nanoseconds) -> String {
@@ -126,6 +129,7 @@ public final class JSONTraceReader: TraceReader {
     private let lines: LineInput
     private var queue: [TraceItem] = []
     private var queueHead = 0
+    private var reportedTruncation = false
     /// Reused for every line: its storage stays allocated.
     private let tape = JSONTape()
     private var wholeDocument: [JSONView]?
@@ -153,7 +157,10 @@ public final class JSONTraceReader: TraceReader {
                 handle(v, at: .field(file: lines.path, line: 1, field: "[\(documentIndex - 1)]"))
                 continue
             }
-            guard let raw = try lines.next() else { return nil }
+            guard let raw = try lines.next() else {
+                if lines.truncated && !reportedTruncation { reportedTruncation = true; return .truncatedGzip(lines.path, at: lines.offset) }
+                return nil
+            }
             let at = InputLocation.line(file: lines.path, line: lines.lineNumber)
             guard let first = raw.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { continue }
             if lines.lineNumber == 1 && raw[first] == UInt8(ascii: "[") {
@@ -211,22 +218,30 @@ public final class JSONTraceReader: TraceReader {
             let here = at
             guard let data = p["data"]?.string else { out.append(.rejected(reason: .malformedLine, detail: "rxpk[\(i)] has no data", at: here)); continue }
             guard let bytes = try? Base64.decode(data) else { out.append(.rejected(reason: .invalidBase64, detail: "rxpk[\(i)].data is not base64", at: here)); continue }
-            if let size = p["size"]?.number, Int(size) != bytes.count {
-                out.append(.rejected(reason: .truncatedRecord, detail: "rxpk[\(i)]: size \(Int(size)) but \(bytes.count) bytes of data", at: here))
+            if let size = p["size"]?.number, size != Double(bytes.count) {
+                out.append(.rejected(reason: .truncatedRecord, detail: "rxpk[\(i)]: size \(numberText(size)) but \(bytes.count) bytes of data", at: here))
                 continue
             }
             if let modu = p["modu"]?.string, modu != "LORA" { out.append(.rejected(reason: .notLoRaWAN, detail: "\(modu) modulation", at: here)); continue }
-            if let stat = p["stat"]?.number, stat != 1 { out.append(.rejected(reason: .badFrame, detail: "CRC \(stat == -1 ? "failed" : "absent") (stat \(Int(stat)))", at: here)); continue }
+            if let stat = p["stat"]?.number, stat != 1 { out.append(.rejected(reason: .badFrame, detail: "CRC \(stat == -1 ? "failed" : "absent") (stat \(numberText(stat)))", at: here)); continue }
             var r = TraceRecord(format: .semtech, source: here)
+            var fields = FieldReader()
             r.phyPayload = bytes
-            if let t = p["time"]?.string { r.time = TraceTime.parse(t) }
-            if let f = p["freq"]?.number { r.frequencyHz = Int64((f * 1e6 / 100).rounded()) * 100 }
-            if let datr = p["datr"]?.string {
+            r.time = fields.time(p["time"], "rxpk[\(i)].time")
+            if let f = p["freq"] {
+                if let mhz = f.number, mhz.isFinite, mhz > 0, mhz < 10_000 { r.frequencyHz = Int64((mhz * 1e6 / 100).rounded()) * 100 } else {
+                    fields.errors.append("rxpk[\(i)].freq \(f.number.map(numberText) ?? "(not a number)") is not a frequency in MHz")
+                }
+            }
+            if let datr = p["datr"] {
                 // "SF7BW125"
-                let u = datr.uppercased()
-                if let sfr = u.range(of: "SF"), let bwr = u.range(of: "BW") {
-                    r.spreadingFactor = Int(u[sfr.upperBound..<bwr.lowerBound])
-                    r.bandwidthHz = Int(u[bwr.upperBound...]).map { $0 * 1000 }
+                let u = datr.string?.uppercased() ?? ""
+                if let sfr = u.range(of: "SF"), let bwr = u.range(of: "BW"), sfr.upperBound <= bwr.lowerBound,
+                   let sf = Int(u[sfr.upperBound..<bwr.lowerBound]), let khz = Int(u[bwr.upperBound...]) {
+                    r.spreadingFactor = sf
+                    r.bandwidthHz = khz * 1000
+                } else {
+                    fields.errors.append("rxpk[\(i)].datr \(datr.string.map { "'\($0)'" } ?? "(not a string)") is not a LoRa data rate such as SF7BW125")
                 }
             }
             if let codr = p["codr"]?.string { r.codingRate = codr }
@@ -238,7 +253,7 @@ public final class JSONTraceReader: TraceReader {
                 if let x = first["lsnr"]?.number { snr = x }
             }
             r.receptions = [GatewayReception(gateway: gateway, rssi: rssi, snr: snr)]
-            out.append(.record(r))
+            out.append(.checked(r, fields.errors))
         }
         return out
     }
@@ -254,15 +269,14 @@ public final class JSONTraceReader: TraceReader {
             return
         }
         var r = TraceRecord(format: .tts, source: at)
-        if let t = (m["received_at"] ?? up["received_at"])?.string { r.time = TraceTime.parse(t) }
+        var fields = FieldReader()
+        r.time = fields.time(m["received_at"] ?? up["received_at"], "received_at")
         if let ids = m["end_device_ids"] {
-            if let e = ids["dev_eui"]?.string { r.devEUI = try? EUI64(hex: e) }
-            if let a = ids["dev_addr"]?.string, let x = UInt32(a, radix: 16) { r.devAddr = DevAddr(x) }
+            r.devEUI = fields.hex(ids["dev_eui"], "end_device_ids.dev_eui") { (s: String) throws(InputError) in try EUI64(hex: s) }
+            r.devAddr = fields.hex(ids["dev_addr"], "end_device_ids.dev_addr") { (s: String) throws(InputError) in try DevAddr(hex: s) }
         }
-        if let p = up["f_port"]?.number { r.fport = UInt8(clamping: Int(p)) }
-        var fcnt = 0.0
-        if let c = up["f_cnt"]?.number { fcnt = c }
-        r.fcnt = UInt32(clamping: Int64(fcnt))
+        r.fport = fields.integer(up["f_port"], "f_port", in: 0...255).map { UInt8($0) }
+        r.fcnt = UInt32(fields.integer(up["f_cnt"], "f_cnt", in: 0...Int64(UInt32.max)) ?? 0)
         if let b = up["frm_payload"]?.string {
             guard let bytes = try? Base64.decode(b) else {
                 queue.append(.rejected(reason: .invalidBase64, detail: "frm_payload is not base64", at: at))
@@ -283,19 +297,24 @@ public final class JSONTraceReader: TraceReader {
             }
         }
         if let s = up["settings"] {
-            if let f = s["frequency"]?.string, let hz = Int64(f) { r.frequencyHz = hz }
+            r.frequencyHz = fields.integer(s["frequency"], "settings.frequency", in: 1...10_000_000_000)
             if let lora = s["data_rate"]?["lora"] {
-                if let sf = lora["spreading_factor"]?.number { r.spreadingFactor = Int(sf) }
-                if let bw = lora["bandwidth"]?.number { r.bandwidthHz = Int(bw) }
+                r.spreadingFactor = fields.integer(lora["spreading_factor"], "spreading_factor", in: 0...255).map { Int($0) }
+                r.bandwidthHz = fields.integer(lora["bandwidth"], "bandwidth", in: 0...10_000_000).map { Int($0) }
                 if let cr = lora["coding_rate"]?.string { r.codingRate = cr }
             }
             // Older releases put the coding rate beside the data rate.
             if r.codingRate == nil, let cr = s["coding_rate"]?.string { r.codingRate = cr }
         }
-        if let a = up["consumed_airtime"]?.string, a.hasSuffix("s"), let secs = Double(a.dropLast()) {
-            r.statedAirtime = Int64((secs * 1e9).rounded())
+        if let a = up["consumed_airtime"] {
+            // A Protocol Buffers duration: seconds with up to nine decimals and an "s".
+            if let text = a.string, text.hasSuffix("s"), let secs = Double(text.dropLast()), secs.isFinite, secs >= 0, secs < 1e6 {
+                r.statedAirtime = Int64((secs * 1e9).rounded())
+            } else {
+                fields.errors.append("consumed_airtime \(a.string.map { "'\($0)'" } ?? "(not a string)") is not a duration such as 0.051456s")
+            }
         }
-        queue.append(.record(r))
+        queue.append(.checked(r, fields.errors))
     }
 
     // ChirpStack v4 uplink event (JSON integration "up").
@@ -305,13 +324,12 @@ public final class JSONTraceReader: TraceReader {
             return
         }
         var r = TraceRecord(format: .chirpstack, source: at)
-        if let t = v["time"]?.string { r.time = TraceTime.parse(t) }
-        if let e = info["devEui"]?.string { r.devEUI = try? EUI64(hex: e) }
-        if let a = v["devAddr"]?.string, let x = UInt32(a, radix: 16) { r.devAddr = DevAddr(x) }
-        if let p = v["fPort"]?.number { r.fport = UInt8(clamping: Int(p)) }
-        var fcnt = 0.0
-        if let c = v["fCnt"]?.number { fcnt = c }
-        r.fcnt = UInt32(clamping: Int64(fcnt))
+        var fields = FieldReader()
+        r.time = fields.time(v["time"], "time")
+        r.devEUI = fields.hex(info["devEui"], "deviceInfo.devEui") { (s: String) throws(InputError) in try EUI64(hex: s) }
+        r.devAddr = fields.hex(v["devAddr"], "devAddr") { (s: String) throws(InputError) in try DevAddr(hex: s) }
+        r.fport = fields.integer(v["fPort"], "fPort", in: 0...255).map { UInt8($0) }
+        r.fcnt = UInt32(fields.integer(v["fCnt"], "fCnt", in: 0...Int64(UInt32.max)) ?? 0)
         if let b = v["data"]?.string {
             guard let bytes = try? Base64.decode(b) else {
                 queue.append(.rejected(reason: .invalidBase64, detail: "data is not base64", at: at))
@@ -332,14 +350,14 @@ public final class JSONTraceReader: TraceReader {
             }
         }
         if let tx = v["txInfo"] {
-            if let f = tx["frequency"]?.number { r.frequencyHz = Int64(f) }
+            r.frequencyHz = fields.integer(tx["frequency"], "txInfo.frequency", in: 1...10_000_000_000)
             if let lora = tx["modulation"]?["lora"] {
-                if let sf = lora["spreadingFactor"]?.number { r.spreadingFactor = Int(sf) }
-                if let bw = lora["bandwidth"]?.number { r.bandwidthHz = Int(bw) }
+                r.spreadingFactor = fields.integer(lora["spreadingFactor"], "spreadingFactor", in: 0...255).map { Int($0) }
+                r.bandwidthHz = fields.integer(lora["bandwidth"], "bandwidth", in: 0...10_000_000).map { Int($0) }
                 if let cr = lora["codeRate"]?.string { r.codingRate = cr.replacingOccurrences(of: "CR_", with: "").replacingOccurrences(of: "_", with: "/") }
             }
         }
-        queue.append(.record(r))
+        queue.append(.checked(r, fields.errors))
     }
 }
 
@@ -351,11 +369,16 @@ public final class SessionLogReader: TraceReader {
     private let lines: LineInput
     private var start: Nanoseconds?
     private var lastTX: (start: Int64, end: Int64)?
+    private var reportedTruncation = false
 
     init(path: String) throws(InputError) { lines = try LineInput(path: path) }
 
     public func next() throws(InputError) -> TraceItem? {
-        while let raw = try lines.next() {
+        while true {
+            guard let raw = try lines.next() else {
+                if lines.truncated && !reportedTruncation { reportedTruncation = true; return .truncatedGzip(lines.path, at: lines.offset) }
+                return nil
+            }
             let at = InputLocation.line(file: lines.path, line: lines.lineNumber)
             let text = String(decoding: raw, as: UTF8.self)
             if text.hasPrefix("#") {
@@ -363,7 +386,7 @@ public final class SessionLogReader: TraceReader {
                 continue
             }
             let parts = text.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3, let secs = Double(parts[0]), parts[1] == "<" || parts[1] == ">" else {
+            guard parts.count == 3, let secs = Double(parts[0]), secs.isFinite, secs >= 0, secs < 1e9, parts[1] == "<" || parts[1] == ">" else {
                 return .rejected(reason: .malformedLine, detail: "not a session log record (seconds, > or <, bytes)", at: at)
             }
             guard parts[1] == "<" else { continue }
@@ -383,10 +406,9 @@ public final class SessionLogReader: TraceReader {
                 r.time = start.map { $0 + Int64(secs * 1e9) }
                 r.fport = port
                 r.frmPayload = payload
-                if let tx = lastTX { r.statedAirtime = (tx.end - tx.start) * Time.millisecond }
+                if let tx = lastTX, tx.end >= tx.start, tx.end - tx.start < 3_600_000 { r.statedAirtime = (tx.end - tx.start) * Time.millisecond }
                 return .record(r)
             }
         }
-        return nil
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HarnessCore
 import LoRaWAN
+import RadioLink
 
 /// One gateway's reception of a packet.
 public struct GatewayReception: Sendable, Equatable, Codable {
@@ -68,4 +69,72 @@ public enum RejectReason: String, Sendable, Codable, CaseIterable {
     case micMismatch = "mic_mismatch"
     case replay
     case unsupportedLinkType = "unsupported_link_type"
+    /// A field with a value it cannot have (a time that is not one, SF 99, a negative counter).
+    case invalidField = "invalid_field"
+}
+
+extension TraceRecord {
+    /// The first radio setting outside what LoRa allows, described; nil when every one given is valid.
+    public var invalidRadioSetting: String? {
+        if let sf = spreadingFactor, !(5...12).contains(sf) { return "spreading factor \(sf) (LoRa has SF5 to SF12)" }
+        if let bw = bandwidthHz, !LoRaBandwidth.allCases.contains(where: { Int($0.hertz.rounded()) == bw }) {
+            return "bandwidth \(bw) Hz (not a LoRa bandwidth)"
+        }
+        if let cr = codingRate, !["4/5", "4/6", "4/7", "4/8"].contains(cr) { return "coding rate '\(cr)' (4/5 to 4/8)" }
+        if let f = frequencyHz, !(1...10_000_000_000).contains(f) { return "frequency \(f) Hz" }
+        return nil
+    }
+}
+
+extension TraceItem {
+    /// What a reader yields last for a gzip file cut short (the records before it were read).
+    static func truncatedGzip(_ path: String, at offset: Int) -> TraceItem {
+        .rejected(reason: .truncatedRecord, detail: "the gzip stream ends early (no trailer): the file was cut short", at: .byteOffset(source: path, offset: offset))
+    }
+
+    /// The record, or its rejection when a field was unreadable or a radio setting impossible.
+    static func checked(_ r: TraceRecord, _ fieldErrors: [String] = []) -> TraceItem {
+        if let first = fieldErrors.first { return .rejected(reason: .invalidField, detail: first, at: r.source) }
+        if let bad = r.invalidRadioSetting { return .rejected(reason: .invalidField, detail: bad, at: r.source) }
+        return .record(r)
+    }
+}
+
+/// A JSON number as written: whole numbers without ".0".
+func numberText(_ x: Double) -> String {
+    x.isFinite && x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : "\(x)"
+}
+
+/// Reading JSON fields into a record, keeping a description of each one that is present but unusable.
+struct FieldReader {
+    var errors: [String] = []
+
+    mutating func time(_ v: JSONView?, _ name: String) -> Nanoseconds? {
+        guard let v else { return nil }
+        guard let s = v.string, let t = TraceTime.parse(s) else {
+            errors.append("\(name) \(v.string.map { "'\($0)'" } ?? "is not a string and") is not an ISO 8601 time (UTC, years 1678 to 2262)")
+            return nil
+        }
+        return t
+    }
+
+    /// A whole number in `range` (JSON numbers, or strings of digits as Protocol Buffers' JSON writes 64-bit ones).
+    mutating func integer(_ v: JSONView?, _ name: String, in range: ClosedRange<Int64>) -> Int64? {
+        guard let v else { return nil }
+        let n = v.number ?? v.string.flatMap { Double($0) }
+        guard let n, n.isFinite, n == n.rounded(), n >= Double(range.lowerBound), n <= Double(range.upperBound) else {
+            errors.append("\(name) \(v.string ?? v.number.map(numberText) ?? "(not a number)") is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return Int64(n)
+    }
+
+    mutating func hex<T>(_ v: JSONView?, _ name: String, _ make: (String) throws(InputError) -> T) -> T? {
+        guard let v else { return nil }
+        guard let s = v.string, let x = try? make(s) else {
+            errors.append("\(name) \(v.string.map { "'\($0)'" } ?? "(not a string)") is not valid hex of the right length")
+            return nil
+        }
+        return x
+    }
 }

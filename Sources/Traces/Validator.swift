@@ -13,17 +13,24 @@ public struct SensorPlace: Sendable, Equatable {
     public static func load(path: String) throws(InputError) -> [EUI64: SensorPlace] {
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read the sites file", at: .file(path)) }
         var out: [EUI64: SensorPlace] = [:]
-        for (i, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in String(decoding: data, as: UTF8.self).textLines.enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") || (i == 0 && line.lowercased().hasPrefix("dev_eui")) { continue }
-            let f = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            // Fields may be quoted, as spreadsheets write them ("rc-01"); no field holds a comma.
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map { field -> String in
+                let t = field.trimmingCharacters(in: .whitespaces)
+                return t.count >= 2 && t.hasPrefix("\"") && t.hasSuffix("\"") ? String(t.dropFirst().dropLast()) : t
+            }
             let at = InputLocation.line(file: path, line: i + 1)
             guard f.count == 4 else { throw InputError("a sites row is dev_eui,site,kind,slot", at: at) }
             guard let eui = try? EUI64(hex: f[0]) else { throw InputError("'\(f[0])' is not a DevEUI", at: at) }
             guard let kind = SensorKind(rawValue: f[2].lowercased()) else { throw InputError("kind is bay or gate", at: at) }
             guard let slot = Int(f[3]), slot >= 0 else { throw InputError("slot is a bay or gate number from 0", at: at) }
+            guard !f[1].isEmpty else { throw InputError("the site is missing", at: at) }
+            if let first = out[eui] { throw InputError("\(eui) is already at \(first.site) (\(first.kind.rawValue) \(first.slot))", at: at) }
             out[eui] = SensorPlace(site: f[1], kind: kind, slot: slot)
         }
+        guard !out.isEmpty else { throw InputError("no sensors in the sites file (rows dev_eui,site,kind,slot)", at: .file(path)) }
         return out
     }
 }
@@ -274,10 +281,14 @@ public final class TraceValidator {
     }
 
     private func isGatewayCopy(_ bytes: [UInt8], at time: Nanoseconds?) -> Bool {
+        guard let seen = recentTimes[FrameBytes(bytes: bytes)] else { return false }
+        return time == nil || seen.time == nil || abs((seen.time ?? 0) - (time ?? 0)) <= options.dedupWindow
+    }
+
+    /// Remembers an accepted frame, so that other gateways' copies of it are merged (a rejected one is not: each of
+    /// its copies is checked on its own).
+    private func remember(_ bytes: [UInt8], at time: Nanoseconds?) {
         let phy = FrameBytes(bytes: bytes)
-        if let seen = recentTimes[phy], time == nil || seen.time == nil || abs((seen.time ?? 0) - (time ?? 0)) <= options.dedupWindow {
-            return true
-        }
         recentSerial += 1
         recentTimes[phy] = (time, recentSerial)
         if recentOrder.count < TraceValidator.recentLimit {
@@ -288,7 +299,6 @@ public final class TraceValidator {
             recentOrder[recentHead] = (phy, recentSerial)
             recentHead = (recentHead + 1) % TraceValidator.recentLimit
         }
-        return false
     }
 
     private func check(_ input: TraceRecord) {
@@ -315,8 +325,8 @@ public final class TraceValidator {
             onRecord?(r, decoded)
         } else {
             guard r.frmPayload != nil || r.fport != nil else { reject(.badFrame, "neither a PHYPayload nor an application payload", at: r.source); return }
-            report.unverified += 1
             guard let key = checkCounter(&r) else { return }
+            report.unverified += 1
             report.accepted += 1
             let decoded = decode(r, device: key)
             onRecord?(r, decoded)
@@ -357,6 +367,7 @@ public final class TraceValidator {
             d.lastFcnt = nil
             account(d, r)
             report.accepted += 1
+            remember(phy, at: r.time)
             onRecord?(r, nil)
             return nil   // accounted here: not an application uplink
         case .data(let f):
@@ -365,6 +376,7 @@ public final class TraceValidator {
             guard f.direction == .uplink else {
                 report.downlinks += 1
                 report.accepted += 1
+                remember(phy, at: r.time)
                 onRecord?(r, nil)
                 return nil
             }
@@ -390,10 +402,12 @@ public final class TraceValidator {
                     reject(.micMismatch, "uplink of \(f.devAddr) FCnt \(fcnt): MIC does not verify with its session keys", at: r.source)
                     return nil
                 }
-            } else {
-                withoutKeys(d, at: r.source)
             }
-            return checkCounter(&r, device: d)
+            // Unverified frames are counted once accepted (a replay without keys is a rejection, not an unverified uplink).
+            let accepted = checkCounter(&r, device: d)
+            if accepted != nil { remember(phy, at: r.time) }
+            if accepted != nil && d.sessionKeys == nil { withoutKeys(d, at: r.source) }
+            return accepted
         default:
             reject(.badFrame, "not an uplink data frame or join-request", at: r.source)
             return nil
@@ -550,6 +564,7 @@ public final class TraceValidator {
                 }
             } else {
                 report.unexpected += 1
+                problem("\(eui) FCnt \(fcnt): decoded \(got.compact), not in \(options.expectedFile ?? "the expected file")", at: r.source)
             }
         }
         if let m = message, let eui = r.devEUI, let place = options.places[eui], let t = r.time { timeline(place, m, at: t) }

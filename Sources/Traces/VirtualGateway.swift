@@ -10,6 +10,8 @@ import Glibc
 public final class VirtualGateway {
     public struct Stats: Sendable, Codable, Equatable {
         public var pushData = 0
+        /// Datagrams the server's host refused (ICMP port unreachable: nothing listens on the port).
+        public var refused = 0
         public var pushAcks = 0
         public var statMessages = 0
         public var pullData = 0
@@ -96,7 +98,13 @@ public final class VirtualGateway {
             wait = 0
             var buf = [UInt8](repeating: 0, count: 65_536)
             let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n >= 4 else { if n < 0 { break }; continue }
+            guard n >= 4 else {
+                if n < 0 {
+                    if errno == ECONNREFUSED { stats.refused += 1; continue }
+                    break
+                }
+                continue
+            }
             let tok = UInt16(buf[1]) << 8 | UInt16(buf[2])
             switch buf[3] {
             case 0x01:
@@ -144,7 +152,15 @@ public final class VirtualGateway {
             pushData(.object(["rxpk": .array([VirtualGateway.rxpk(r, payload: phy)])]))
             stats.pushData += 1
             poll(timeout: 0)
+            // Nothing listens there: stop instead of sending the rest of the trace into the void.
+            if stats.refused > 0 && stats.pushAcks == 0 { break }
         }
-        poll(timeout: Time.second)
+        // The last acknowledgements: wait until every PUSH_DATA has its PUSH_ACK, at most a second.
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(Time.second)
+        while stats.pushAcks < stats.pushData + stats.statMessages && stats.refused == 0 {
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now >= deadline { break }
+            poll(timeout: Int64(deadline - now))
+        }
     }
 }

@@ -114,4 +114,38 @@ public final class Anonymiser {
         }
         return r
     }
+
+    /// Text with every DevEUI and DevAddr seen so far replaced (upper- and lower-case hex), for reports and
+    /// problem lines. Longer identifiers first, so that no DevAddr inside a DevEUI is replaced on its own.
+    public func scrub(_ text: String) -> String {
+        var out = text
+        for (old, new) in euis {
+            out = out.replacingOccurrences(of: old.description, with: new.description)
+                .replacingOccurrences(of: old.description.lowercased(), with: new.description)
+        }
+        for (old, new) in addrs {
+            out = out.replacingOccurrences(of: old.description, with: new.description)
+                .replacingOccurrences(of: old.description.lowercased(), with: new.description)
+        }
+        return out
+    }
+
+    /// The report as it may be shared: devices and problems with the replacements.
+    public func apply(_ report: TraceReport) -> TraceReport {
+        var r = report
+        // Devices whose every record was rejected were never written: give them their replacements now.
+        for d in r.devices {
+            if let e = d.devEUI, let x = try? EUI64(hex: e) { _ = eui(x) }
+            if let a = d.devAddr, let x = try? DevAddr(hex: a) { _ = addr(x) }
+        }
+        r.devices = r.devices.map { d in
+            var d = d
+            d.device = scrub(d.device)
+            d.devEUI = d.devEUI.map(scrub)
+            d.devAddr = d.devAddr.map(scrub)
+            return d
+        }
+        r.problems = r.problems.map(scrub)
+        return r
+    }
 }

@@ -196,7 +196,7 @@ struct FrameDecodeCommand: ParsableCommand {
         let inputs: [(String, String)]
         if frame == "-" {
             let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            inputs = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            inputs = text.textLines.enumerated()
                 .map { ("stdin:\($0.offset + 1)", String($0.element).trimmingCharacters(in: .whitespaces)) }
                 .filter { !$0.1.isEmpty }
         } else {

@@ -60,9 +60,23 @@ struct ReplayCommand: ParsableCommand {
         try require(TraceFormatChoice(rawValue: format) != nil, "format is one of " + TraceFormatChoice.allCases.map(\.rawValue).joined(separator: ", "), option: "--format")
         try require(ValidationOptions.Codec(rawValue: codec) != nil, "codec is auto, occupancy, cayenne or none", option: "--codec")
         try require(linktype.map { (147...162).contains($0) } ?? true, "user link types are 147…162", option: "--linktype")
-        try require(speed > 0, "the speed is positive", option: "--speed")
+        try require(speed > 0 && speed.isFinite, "the speed is a positive number", option: "--speed")
         try require(scale >= 1 && scale <= 1000, "scale is 1…1000", option: "--scale")
         try require(timeline == nil || sites != nil, "the timeline needs --sites", option: "--timeline")
+        if let to { _ = try ReplayTarget.parse(to) }
+        try refuseOverwritingInputs()
+    }
+
+    /// An output option naming an input file would empty it before it is read.
+    private func refuseOverwritingInputs() throws {
+        let inputs = files + [keys, sites, expected].compactMap { $0 }
+        let outputs = [("--pcap", pcap), ("--ndjson", ndjson), ("--timeline", timeline), ("--write-decoded", writeDecoded), ("--report", report)]
+        for (option, out) in outputs {
+            guard let out else { continue }
+            for input in inputs where FileIdentity.same(out, input) {
+                throw InputError("\(out) is also an input: writing it would destroy it", at: .argument(option))
+            }
+        }
     }
 
     func run() throws {
@@ -104,7 +118,8 @@ struct ReplayCommand: ParsableCommand {
             let reader = try TraceReaders.open(path: f, choice: TraceFormatChoice(rawValue: format) ?? .auto, userLinkType: linktype, gateway: gateway)
             while let item = try reader.next() { validator.consume(item) }
         }
-        let result = validator.finish()
+        // Anonymised, the report too: its devices and problem lines name DevEUIs and DevAddrs.
+        let result = anon.map { $0.apply(validator.finish()) } ?? validator.finish()
         nd?.close(); decodedOut?.close(); tl?.close(); pcapOut?.close()
         if noPHY > 0 { common.console.warn("\(noPHY) records have no PHYPayload (network-server exports): not in the pcap") }
         if let report { try writeFile(report, try JSONOutput.encode(result), option: "--report") }
@@ -116,7 +131,8 @@ struct ReplayCommand: ParsableCommand {
         }
         if !result.passed {
             var why: [String] = []
-            if result.rejected > 0 { why.append("\(result.rejected) of \(result.read) records rejected") }
+            // The first problem goes with it: with --quiet it is the only line printed.
+            if result.rejected > 0 { why.append("\(result.rejected) of \(result.read) records rejected" + (result.problems.first.map { "; first: " + $0 } ?? "")) }
             if result.dutyCycleViolations > 0 { why.append("\(result.dutyCycleViolations) duty-cycle violations") }
             if !result.decodeErrors.isEmpty { why.append("\(result.decodeErrors.values.reduce(0, +)) payloads do not decode") }
             if result.expectedMismatched + result.expectedMissing > 0 {
@@ -128,26 +144,25 @@ struct ReplayCommand: ParsableCommand {
 
     private func replay(_ records: [TraceRecord], to target: String) throws {
         let sorted = records.enumerated().sorted { ($0.element.time ?? 0, $0.offset) < ($1.element.time ?? 0, $1.offset) }.map(\.element)
-        if target.hasPrefix("udp:") {
+        switch try ReplayTarget.parse(target) {
+        case .udp(let host, let port):
             let rest = target.dropFirst(4)
-            guard let colon = rest.lastIndex(of: ":"), let port = UInt16(rest[rest.index(after: colon)...]) else {
-                throw InputError("write udp:HOST:PORT, e.g. udp:localhost:1700", at: .argument("--to"))
-            }
             let eui = try parseArgument(gatewayEui, option: "--gateway-eui") { (s: String) throws(InputError) in try EUI64(hex: s).bigEndianBytes }
-            let gw = try VirtualGateway(host: String(rest[..<colon]), port: port, eui: eui)
+            let gw = try VirtualGateway(host: host, port: port, eui: eui)
             gw.speed = speed
             gw.replay(sorted)
             let s = gw.stats
             try common.emit(s, text: "virtual gateway \(gatewayEui) → \(rest): \(s.pushData) rxpk sent, \(s.pushAcks) PUSH_ACK (rxpk and stat), \(s.statMessages) stat, "
                             + "\(s.pullData) PULL_DATA, \(s.pullAcks) PULL_ACK, \(s.pullResp) PULL_RESP answered with \(s.txAcks) TX_ACK; "
                             + "\(s.skippedWithoutPHY) records without a PHYPayload skipped")
+            if s.refused > 0 && s.pushAcks == 0 {
+                throw InputError("nothing is listening at \(host) port \(port) (the host refused the datagrams)", at: .argument("--to"))
+            }
             if s.pushAcks < s.pushData + s.statMessages { throw CheckFailure("\(s.pushData + s.statMessages - s.pushAcks) PUSH_DATA were not acknowledged") }
-        } else if target.hasPrefix("serial:") {
-            try replaySerial(sorted, port: String(target.dropFirst(7)))
-        } else if target.hasPrefix("simulate:") {
-            try replaySimulation(sorted, scenario: String(target.dropFirst(9)))
-        } else {
-            throw InputError("the target is udp:HOST:PORT, serial:PORT or simulate:SCENARIO", at: .argument("--to"))
+        case .serial(let port):
+            try replaySerial(sorted, port: port)
+        case .simulate(let scenario):
+            try replaySimulation(sorted, scenario: scenario)
         }
     }
 
@@ -155,7 +170,7 @@ struct ReplayCommand: ParsableCommand {
     private func replaySerial(_ records: [TraceRecord], port: String) throws {
         let p = try DialectProfile.load(profile)
         let transport: SerialTransport
-        do { transport = try SerialPorts.open(port, settings: p.serial) } catch { throw error.inputError }
+        do { transport = try SerialPorts.open(port, settings: p.serial) } catch { throw error.inputError(argument: "--to serial:\(port)") }
         let s = LineSession(transport: transport)
         s.lineEnding = p.lineEnding
         s.eventMatchers = p.matchers("events")
@@ -203,6 +218,11 @@ struct ReplayCommand: ParsableCommand {
 
     /// The captured traffic as other transmitters in a fleet scenario, ×scale, and the fleet's results with it.
     private func replaySimulation(_ records: [TraceRecord], scenario: String) throws {
+        // A channel scenario (no sites, no firmware in the loop) cannot take captured traffic: say so, not which field.
+        let doc = try DocumentNode.load(path: scenario)
+        if (try? doc.optional("sites")) == nil {
+            throw InputError("\(scenario) is not a fleet scenario (it has no sites); replay into one such as Fixtures/scenarios/lorient.yaml", at: .argument("--to"))
+        }
         var sc = try FleetScenario.load(path: scenario)
         var traffic: [TraceTransmission] = []
         for r in records {
@@ -219,5 +239,39 @@ struct ReplayCommand: ParsableCommand {
         common.console.say("captured traffic: \(traffic.count) transmissions of \(Set(traffic.map(\.device)).count) devices, ×\(scale), replayed over \(scenario)")
         try common.emit(result, text: result.text)
         if !result.passed { throw CheckFailure(result.failures.joined(separator: "; ")) }
+    }
+}
+
+/// Where `replay --to` sends the trace.
+enum ReplayTarget: Equatable {
+    case udp(host: String, port: UInt16)
+    case serial(String)
+    case simulate(String)
+
+    static func parse(_ text: String) throws(InputError) -> ReplayTarget {
+        let at = InputLocation.argument("--to")
+        if text.hasPrefix("udp:") {
+            let rest = text.dropFirst(4)
+            // HOST:PORT, with an IPv6 address in brackets ([::1]:1700) or bare (::1:1700, the last colon is the port's).
+            guard let colon = rest.lastIndex(of: ":"), let port = UInt16(rest[rest.index(after: colon)...]), port > 0 else {
+                throw InputError("write udp:HOST:PORT with a port from 1 to 65535, e.g. udp:localhost:1700", at: at)
+            }
+            var host = String(rest[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty else { throw InputError("write udp:HOST:PORT: the host is missing", at: at) }
+            return .udp(host: host, port: port)
+        }
+        if text.hasPrefix("serial:") {
+            let port = String(text.dropFirst(7))
+            guard !port.isEmpty else { throw InputError("write serial:PORT, e.g. serial:/dev/ttyUSB0", at: at) }
+            return .serial(port)
+        }
+        if text.hasPrefix("simulate:") {
+            let path = String(text.dropFirst(9))
+            guard !path.isEmpty else { throw InputError("write simulate:SCENARIO, e.g. simulate:Fixtures/scenarios/lorient.yaml", at: at) }
+            guard FileManager.default.fileExists(atPath: path) else { throw InputError("no scenario file \(path)", at: at) }
+            return .simulate(path)
+        }
+        throw InputError("the target is udp:HOST:PORT, serial:PORT or simulate:SCENARIO", at: at)
     }
 }

@@ -118,7 +118,7 @@ struct FlashTestCommand: ParsableCommand {
         var allPorts = ports
         if let portsFrom {
             guard let text = try? String(contentsOfFile: portsFrom, encoding: .utf8) else { throw InputError("cannot read the file", at: .argument("--ports-from \(portsFrom)")) }
-            allPorts += text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            allPorts += text.textLines.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
         }
         guard !allPorts.isEmpty else { throw InputError("give a board's port with --port (or --ports-from FILE)", at: .argument("--port")) }
         let thePlan = try FlashTestPlan.load(path: plan)

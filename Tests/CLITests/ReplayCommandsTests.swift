@@ -37,8 +37,9 @@ import TestSupport
         chmod(keys, 0o600)
         let r = try CLI.run(["replay", Self.fixture("semtech-gateway.log"), "--keys", keys])
         #expect(r.status == 1)
-        #expect(r.stderr == "error: 5 of 10 records rejected\n")
-        #expect(r.stdout.contains("mic_mismatch 5"))
+        // One line, with the first problem and where it is (all that --quiet leaves).
+        #expect(r.stderr == "error: 6 of 10 records rejected; first: mic_mismatch: uplink of 26011BDA FCnt 1: MIC does not verify with its session keys (\(Self.fixture("semtech-gateway.log")):2)\n")
+        #expect(r.stdout.contains("mic_mismatch 6"))
     }
 
     @Test(arguments: [
@@ -46,9 +47,15 @@ import TestSupport
         (["--format", "morse", "x"], "format is one of"),
         (["--linktype", "200", "x"], "user link types are 147…162"),
         (["--to", "ftp:host", "FIXTURE"], "the target is udp:HOST:PORT, serial:PORT or simulate:SCENARIO"),
+        (["--to", "udp:localhost:0", "FIXTURE"], "with a port from 1 to 65535, e.g. udp:localhost:1700 (where: argument --to)"),
+        (["--to", "serial:", "FIXTURE"], "write serial:PORT"),
+        (["--to", "simulate:", "FIXTURE"], "write simulate:SCENARIO"),
+        (["--to", "simulate:CHANNEL", "FIXTURE"], "is not a fleet scenario (it has no sites)"),
+        (["--speed", "inf", "FIXTURE"], "the speed is a positive number"),
     ])
     func badArgumentsExitTwo(args: [String], mentions: String) throws {
-        let r = try CLI.run(["replay"] + args.map { $0 == "FIXTURE" ? Self.fixture("tts-uplinks.ndjson") : $0 })
+        let channel = TestPaths.fixture("scenarios/small-site.yaml").path
+        let r = try CLI.run(["replay"] + args.map { $0 == "FIXTURE" ? Self.fixture("tts-uplinks.ndjson") : $0.replacingOccurrences(of: "CHANNEL", with: channel) })
         #expect(r.status == 2)
         #expect(r.stderr.contains(mentions), "\(r.stderr)")
     }
@@ -62,6 +69,45 @@ import TestSupport
     }
 
     /// Timed replay to a board: the emulated RUI3 module joins and sends every payload.
+    /// An output naming an input (here through another spelling of its path) is refused before anything is opened.
+    @Test func outputOverAnInputIsRefused() throws {
+        let trace = Self.temp("self.ndjson")
+        try FileManager.default.copyItem(atPath: Self.fixture("tts-uplinks.ndjson"), toPath: trace)
+        let before = try Data(contentsOf: URL(fileURLWithPath: trace))
+        let dir = (trace as NSString).deletingLastPathComponent
+        let r = try CLI.run(["replay", trace, "--ndjson", dir + "/./self.ndjson"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("is also an input: writing it would destroy it (where: argument --ndjson)"), "\(r.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: trace)) == before)
+    }
+
+    /// --anonymise covers what is printed too (the JSON report's devices and problems).
+    @Test func anonymisedJSONNamesNoDevice() throws {
+        let r = try CLI.run(["replay", Self.fixture("semtech-gateway.log"), "--keys", Self.fixture("keys.yaml"), "--anonymise", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for id in ["70B3D57ED0000101", "70B3D57ED0000102", "70B3D57ED0000104", "26011BDA", "26011BDB", "26FFFFFF"] {
+            #expect(!r.stdout.uppercased().contains(id), "\(id) in the anonymised output")
+        }
+        #expect(r.stdout.contains("FFFFFF0000000001"))
+    }
+
+    /// A virtual gateway aimed at a port where nothing listens stops at the first refusal, exit 2.
+    @Test func virtualGatewayWithNobodyListening() throws {
+        // A port that was free a moment ago: bind, read the number, close.
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let port = UInt16(bigEndian: a.sin_port)
+        close(fd)
+        let r = try CLI.run(["replay", Self.fixture("semtech-gateway.log"), "--to", "udp:127.0.0.1:\(port)", "--speed", "100000"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("nothing is listening at 127.0.0.1 port \(port)"), "\(r.stderr)")
+    }
+
     @Test func replayToASerialBoard() throws {
         let p = Process()
         p.executableURL = TestPaths.cli

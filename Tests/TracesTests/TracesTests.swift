@@ -174,12 +174,42 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
         #expect(!r.passed)
     }
 
+    /// Fields present with values they cannot have are rejected with their line, never read as something else:
+    /// a time outside what Int64 nanoseconds hold (1678–2262), a negative counter, SF 99, a negative frequency.
+    @Test func impossibleFieldValuesAreRejected() throws {
+        #expect(TraceTime.parse("2300-01-01T00:00:00Z") == nil && TraceTime.parse("1600-01-01T00:00:00Z") == nil)
+        #expect(TraceTime.parse("2262-04-11T23:47:16Z") == 9_223_372_036_000_000_000)   // 2^63 ns is 23:47:16.854775807
+        let good = ttsLine(fcnt: 1, payload: [0x21, 0x80, 0x08, 0x40, 0x00], time: "2026-06-06T09:00:00Z")
+        let lines = [
+            good,
+            good.replacingOccurrences(of: "2026-06-06T09:00:00Z", with: "2300-06-06T09:00:00Z"),
+            good.replacingOccurrences(of: "2026-06-06T09:00:00Z", with: "2026-13-45T99:99:99Z"),
+            good.replacingOccurrences(of: "\"f_cnt\":1", with: "\"f_cnt\":-3"),
+            good.replacingOccurrences(of: "\"spreading_factor\":7", with: "\"spreading_factor\":99"),
+            good.replacingOccurrences(of: "\"frequency\":\"868100000\"", with: "\"frequency\":\"-5\""),
+            good.replacingOccurrences(of: "\"coding_rate\":\"4/5\"", with: "\"coding_rate\":\"banana\""),
+            ttsLine(fcnt: 2, payload: [0x21, 0x80, 0x08, 0x40, 0x00], time: "2026-06-06T09:10:00Z", airtime: "zz0.05s"),
+        ]
+        let (r, records, _) = try validate([try tempFile("fields.ndjson", lines.joined(separator: "\n"))], choice: .tts)
+        #expect(records.count == 1 && r.rejectedByReason == ["invalid_field": 7] && r.read == 8)
+        for (line, words) in [(2, "received_at '2300-06-06T09:00:00Z'"), (3, "received_at '2026-13-45T99:99:99Z'"), (4, "f_cnt -3"),
+                              (5, "spreading factor 99"), (6, "settings.frequency -5"), (7, "coding rate 'banana'"), (8, "consumed_airtime 'zz0.05s'")] {
+            #expect(r.problems.contains { $0.hasPrefix("invalid_field: " + words) && $0.hasSuffix("fields.ndjson:\(line))") }, "line \(line): \(r.problems)")
+        }
+        // A Semtech line with SF99 and a negative frequency.
+        let rx = #"{"rxpk":[{"time":"2026-06-06T09:00:00Z","freq":-5,"stat":1,"modu":"LORA","datr":"SF99BW125","codr":"4/5","size":18,"data":"QNobASYAAQAK83Os3JOEQJEQ"}]}"#
+        let (s, _, _) = try validate([try tempFile("rx.log", rx)], choice: .semtech)
+        #expect(s.rejectedByReason == ["invalid_field": 1] && s.problems.first?.hasPrefix("invalid_field: rxpk[0].freq -5 is not a frequency") == true)
+    }
+
     @Test func wrongKeysFailTheMIC() throws {
         let keys = try tempFile("wrong-keys.yaml", "sessions:\n  - devAddr: 26011BDA\n    nwkSKey: 00000000000000000000000000000001\n    appSKey: 00000000000000000000000000000001\n")
         chmod(keys, 0o600)
         let (r, _, _) = try validate([tracesFixture("semtech-gateway.log")], keys: keys)
-        #expect(r.rejectedByReason == ["mic_mismatch": 5])
-        #expect(r.micInvalid == 5 && r.read == r.accepted + r.rejected)
+        // 26011BDA's five frames, and the second gateway's copy of its first: a rejected frame's copy is checked on
+        // its own, not merged into the rejection.
+        #expect(r.rejectedByReason == ["mic_mismatch": 6])
+        #expect(r.micInvalid == 6 && r.gatewayCopies == 0 && r.read == r.accepted + r.rejected)
         #expect(!r.problems.joined().contains("00000000000000000000000000000001"))
     }
 
@@ -256,6 +286,25 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
                          "2026-06-06T09:12:00.500000Z rc-01 0 3 1", "2026-06-06T09:30:00.000000Z rc-01 1 3 1",
                          "2026-06-06T09:31:00.000000Z rc-01 1 5 2", "2026-06-06T09:55:00.000000Z rc-01 0 5 2"])
     }
+
+    /// Sites files as spreadsheets write them: CR LF line ends, quoted fields; a sensor in two places and an empty
+    /// file are errors naming the line or the file.
+    @Test func sitesFiles() throws {
+        let crlf = try tempFile("sites-crlf.csv", "dev_eui,site,kind,slot\r\n\"70b3d57ed0000101\",\"rc-01\",bay,0\r\n70B3D57ED0000102,rc-01,gate,0\r\n")
+        let places = try SensorPlace.load(path: crlf)
+        #expect(places[EUI64(0x70B3_D57E_D000_0101)] == SensorPlace(site: "rc-01", kind: .bay, slot: 0))
+        #expect(places[EUI64(0x70B3_D57E_D000_0102)] == SensorPlace(site: "rc-01", kind: .gate, slot: 0))
+        let twice = try tempFile("sites-twice.csv", "dev_eui,site,kind,slot\n70B3D57ED0000101,rc-01,bay,0\n70B3D57ED0000101,rc-02,bay,3\n")
+        #expect(throws: InputError.self) { _ = try SensorPlace.load(path: twice) }
+        do { _ = try SensorPlace.load(path: twice) } catch { #expect("\(error)".contains("sites-twice.csv:3"), "\(error)") }
+        let empty = try tempFile("sites-empty.csv", "dev_eui,site,kind,slot\n")
+        do {
+            _ = try SensorPlace.load(path: empty)
+            Issue.record("an empty sites file was accepted")
+        } catch {
+            #expect("\(error)".contains("no sensors in the sites file"), "\(error)")
+        }
+    }
 }
 
 @Suite struct PcapTraceTests {
@@ -307,6 +356,26 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
             p.waitUntilExit()
             let (gz, gzRecords, _) = try validate([path + ".gz"])
             #expect(gz.read == 9 && gzRecords.map(\.phyPayload) == records.map(\.phyPayload))
+            // The same gzip without its 8-byte trailer (CRC-32 and length, RFC 1952 §2.3): every record still read,
+            // and the cut reported where the data ends.
+            let whole = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path + ".gz")))
+            let cut = tempBytes("cut.pcap.gz", Array(whole.dropLast(8)))
+            let (c, cRecords, _) = try validate([cut])
+            #expect(cRecords.count == 9 && c.rejectedByReason == ["truncated_record": 1] && c.read == c.accepted + c.rejected)
+            let size = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))).count
+            #expect(c.problems.contains { $0.contains("gzip stream ends early") && $0.hasSuffix("byte offset \(size))") }, "\(c.problems)")
+        }
+    }
+
+    /// A pcapng section header claiming 4 GiB is refused at once (no allocation of what the file does not hold).
+    @Test func implausiblePcapngSectionHeader() throws {
+        let shb: [UInt8] = [0x0A, 0x0D, 0x0D, 0x0A, 0x00, 0xFF, 0xFF, 0xFF, 0x4D, 0x3C, 0x2B, 0x1A] + [UInt8](repeating: 0, count: 24)
+        let path = tempBytes("huge-shb.pcapng", shb)
+        do {
+            _ = try validate([path])
+            Issue.record("accepted a 4 GiB section header")
+        } catch {
+            #expect("\(error)".contains("section header length 4294967040 is not plausible"), "\(error)")
         }
     }
 
@@ -368,6 +437,16 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
         let join = out.compactMap { r in r.phyPayload.flatMap { try? FrameDecoder.decode($0) } }.compactMap { f -> EUI64? in if case .joinRequest(let j) = f { return j.devEUI }; return nil }
         #expect(join == [EUI64(0xFFFF_FF00_0000_0001)])
         #expect(!out.map { TraceJSON.line($0, decoded: nil) }.joined().lowercased().contains("26011bda"))
+        // The report too: devices and problem lines, also a device that was only ever rejected.
+        let keys = try tempFile("anon-wrong.yaml", "sessions:\n  - devAddr: 26011BDB\n    nwkSKey: 00000000000000000000000000000001\n    appSKey: 00000000000000000000000000000001\n")
+        chmod(keys, 0o600)
+        let (report, _, _) = try validate([tracesFixture("semtech-gateway.log")], keys: keys)
+        let shared = a.apply(report)
+        let text = String(decoding: try JSONEncoder().encode(shared), as: UTF8.self) + shared.text
+        for id in ["26011BDA", "26011BDB", "26FFFFFF", "70B3D57ED0000101", "70B3D57ED0000104"] {
+            #expect(!text.uppercased().contains(id), "\(id) left in the anonymised report")
+        }
+        #expect(shared.devices.count == report.devices.count && shared.problems.count == report.problems.count)
     }
 
     /// The virtual gateway against a network server on loopback: every rxpk acknowledged, a PULL_RESP answered
