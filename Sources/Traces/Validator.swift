@@ -241,9 +241,15 @@ public final class TraceValidator {
         bandLimit = bands.map { $0.dutyCycleDenominator <= 1 ? 1 : 1 / Double($0.dutyCycleDenominator) }
     }
 
-    /// The text is only made while the report still has room for it.
+    /// Every problem as it is found, beyond the report's first 50 (`replay --verbose`).
+    public var onProblem: ((String) -> Void)?
+
+    /// The text is only made while the report still has room for it, or someone listens.
     private func problem(_ text: @autoclosure () -> String, at: InputLocation) {
-        if report.problems.count < TraceValidator.maxProblems { report.problems.append("\(text()) (\(at))") }
+        guard report.problems.count < TraceValidator.maxProblems || onProblem != nil else { return }
+        let line = "\(text()) (\(at))"
+        if report.problems.count < TraceValidator.maxProblems { report.problems.append(line) }
+        onProblem?(line)
     }
 
     private func reject(_ reason: RejectReason, _ detail: @autoclosure () -> String, at: InputLocation) {

@@ -7,9 +7,9 @@ struct BudgetCommand: ParsableCommand {
         commandName: "budget",
         abstract: "What a payload costs at every data rate of a region: airtime, off-time, uplinks per hour and day.",
         discussion: """
-            For each uplink data rate: the application bytes that fit (after FOpts), whether the payload fits,
-            its PHYPayload size and time on air, the off-time the duty cycle imposes in the sub-band of the
-            default channels, how many uplinks per hour the duty cycle allows, and how many per day the
+            For each uplink data rate: the application bytes that fit (after FOpts), whether the payload fits, \
+            its PHYPayload size and time on air, the off-time the duty cycle imposes in the sub-band of the \
+            default channels, how many uplinks per hour the duty cycle allows, and how many per day the \
             fair-use policy (30 s of uplink airtime per 24 h) allows.
 
             Examples:

@@ -17,13 +17,15 @@ struct CodecEncodeCommand: ParsableCommand {
         commandName: "encode",
         abstract: "Encode one message with the Swift reference codec.",
         discussion: """
-            Give the message type and its fields as FIELD=VALUE words (names as in PAYLOAD.md section 8), or a JSON
-            object with --from FILE ('-' for stdin). History: history=AGE,AGE,… (bay) or history=AGE:IN:OUT,… (gate).
+            Give the message type and its fields as FIELD=VALUE words (names as in PAYLOAD.md section 8), or a JSON \
+            object with --from FILE ('-' for stdin). History: history=AGE,AGE,… (bay) or history=AGE:IN:OUT,… (gate). \
             --max-bytes, or --region/--dr (and --fopts), set the budget that history is packed into.
 
             Examples:
-              loraharness codec encode --message bay-state occupied=true changes=5 history=10,70
-              loraharness codec encode --message gate-counts in=120 out=100 history=300:118:99 --region US915 --dr 0
+              loraharness codec encode --message bay-state occupied=true changes=5 \\
+                  history=10,70
+              loraharness codec encode --message gate-counts in=120 out=100 \\
+                  history=300:118:99 --region US915 --dr 0
               loraharness codec encode --message set-report-interval seq=1 interval_s=300
             """
     )
@@ -144,7 +146,7 @@ struct CodecVerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Run the vector set through the Swift, C and JavaScript codecs and compare them bit for bit.",
         discussion: """
-            One line per implementation and message type; exit status 1 on any disagreement, with the first
+            One line per implementation and message type; exit status 1 on any disagreement, with the first \
             differing bit shown. Needs node (for the JavaScript codec); run from the repository root or give paths.
 
             Examples:

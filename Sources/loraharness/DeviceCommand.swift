@@ -18,15 +18,17 @@ struct DeviceRunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run one simulated sensor (firmware in the loop) and print its timeline, energy and battery life.",
         discussion: """
-            The firmware (hardware/firmware) runs on a virtual clock against a Class A MAC (OTAA join, RX1/RX2,
-            ADR, MAC commands, duty cycle) and a minimal network that answers joins, acknowledges confirmed
-            uplinks and sends queued downlinks. Stimuli come from a file (--stimuli, format in the README) or from
+            The firmware (hardware/firmware) runs on a virtual clock against a Class A MAC (OTAA join, RX1/RX2, \
+            ADR, MAC commands, duty cycle) and a minimal network that answers joins, acknowledges confirmed \
+            uplinks and sends queued downlinks. Stimuli come from a file (--stimuli, format in the README) or from \
             generated traffic (--traffic busy-site or quiet-site: vehicles on a recycling-centre week, local time).
 
             Examples:
               loraharness device run --kind bay --traffic busy-site --duration 7d --seed 1
-              loraharness device run --kind gate --stimuli Fixtures/stimuli/gate-morning.txt --duration 2h
-              loraharness device run --kind bay --traffic quiet-site --duration 30d --quiet
+              loraharness device run --kind gate --stimuli \\
+                  Fixtures/stimuli/gate-morning.txt --duration 2h
+              loraharness device run --kind bay --traffic quiet-site --duration 30d \\
+                  --quiet
             """
     )
 

@@ -10,7 +10,7 @@ struct FrameCommand: ParsableCommand {
         commandName: "frame",
         abstract: "Build and read LoRaWAN 1.0.x frames: encryption, MIC, MAC commands, pcap output.",
         discussion: """
-            Keys come from a keys file (--keys FILE, see the README) or the environment (LORAHARNESS_KEYS,
+            Keys come from a keys file (--keys FILE, see the README) or the environment (LORAHARNESS_KEYS, \
             LORAHARNESS_APPKEY, LORAHARNESS_NWKSKEY, LORAHARNESS_APPSKEY), never from arguments, and are never printed.
             """,
         subcommands: [FrameEncodeCommand.self, FrameDecodeCommand.self]
@@ -36,14 +36,16 @@ struct FrameEncodeCommand: ParsableCommand {
         commandName: "encode",
         abstract: "Build a frame and print its PHYPayload as hex and base64.",
         discussion: """
-            Fields come from flags or from a JSON object (--from FILE, '-' for stdin) with the same names as
-            'frame decode --json' prints (type, devAddr, fcnt, fport, payload, adr, ack, macCommands, …).
-            MAC commands: --mac 'LinkADRAns:powerACK=1,dataRateACK=1,channelMaskACK=1' (repeat for more);
+            Fields come from flags or from a JSON object (--from FILE, '-' for stdin) with the same names as \
+            'frame decode --json' prints (type, devAddr, fcnt, fport, payload, adr, ack, macCommands, …). \
+            MAC commands: --mac 'LinkADRAns:powerACK=1,dataRateACK=1,channelMaskACK=1' (repeat for more); \
             they go in FOpts, or in an FPort 0 payload with --fport 0.
 
             Examples:
-              loraharness frame encode --keys keys.yaml --dev-addr 26011BDA --fcnt 1 --fport 2 --payload 0102
-              loraharness frame encode --keys keys.yaml --type join-request --dev-eui 70B3D57ED0000001 --dev-nonce 7
+              loraharness frame encode --keys keys.yaml --dev-addr 26011BDA --fcnt 1 \\
+                  --fport 2 --payload 0102
+              loraharness frame encode --keys keys.yaml --type join-request --dev-eui \\
+                  70B3D57ED0000001 --dev-nonce 7
               loraharness frame encode --keys keys.yaml --dev-addr 26011BDA --fcnt 70000 --mac DevStatusAns:battery=200,margin=7 \\
                   --pcap out.pcap --region EU868 --dr 5 --frequency 868.1MHz
             """
@@ -165,12 +167,13 @@ struct FrameDecodeCommand: ParsableCommand {
         commandName: "decode",
         abstract: "Read a PHYPayload: every field, the MIC status, the decrypted payload and MAC commands.",
         discussion: """
-            The frame is hex or base64; '-' reads one frame per line from stdin. Exit status 1 when a MIC does not
+            The frame is hex or base64; '-' reads one frame per line from stdin. Exit status 1 when a MIC does not \
             match, 2 when a frame cannot be read (the error names the byte offset and field).
 
             Examples:
               loraharness frame decode 40da1b0126000100021bc97cd05b69 --keys keys.yaml
-              loraharness frame decode QNobASYAAQACG8l80Ftp --keys keys.yaml --last-fcnt 65535 --json
+              loraharness frame decode QNobASYAAQACG8l80Ftp --keys keys.yaml \\
+                  --last-fcnt 65535 --json
               loraharness frame decode <hex> --region EU868 --dr 0
             """
     )

@@ -8,8 +8,8 @@ struct LinkCommand: ParsableCommand {
         commandName: "link",
         abstract: "Link budget: path loss, received power, SNR, sensitivity, margin and mean range.",
         discussion: """
-            Path-loss presets: lorasim (Bor et al. 2016: d0 40 m, 127.41 dB, γ 2.08, σ 3.57 dB) and oulu
-            (Petäjäjärvi et al. 2015: d0 1 km, 128.95 dB, n 2.32, σ 7.8 dB). Receivers: SX1276, SX1272 (end
+            Path-loss presets: lorasim (Bor et al. 2016: d0 40 m, 127.41 dB, γ 2.08, σ 3.57 dB) and oulu \
+            (Petäjäjärvi et al. 2015: d0 1 km, 128.95 dB, n 2.32, σ 7.8 dB). Receivers: SX1276, SX1272 (end \
             devices), SX1301, SX1302 (gateways), LoRaSim (measured).
 
             Examples:

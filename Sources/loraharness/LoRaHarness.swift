@@ -11,7 +11,7 @@ struct LoRaHarness: AsyncParsableCommand {
         commandName: "loraharness",
         abstract: "Simulate and test LoRa occupancy sensors from the firmware side.",
         discussion: """
-            Exit status: 0 success, 1 a check or assertion failed, 2 bad input or usage.
+            Exit status: 0 success, 1 a check or assertion failed, 2 bad input or usage. \
             Errors are one line on stderr: error: what was wrong (where: file:line, byte offset, argument).
             """,
         version: "loraharness \(toolVersion) (payload format \(OccupancyCodec.formatVersion))",

@@ -8,13 +8,14 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Combine the shards of a fleet run (simulate --shard i/N --partial FILE) into one report.",
         discussion: """
-            Every work item (radio cell × replica) must be present exactly once, and every shard must come from the
-            same scenario file, seed, duration and replicas. The result is the same, byte for byte, as running the
+            Every work item (radio cell × replica) must be present exactly once, and every shard must come from the \
+            same scenario file, seed, duration and replicas. The result is the same, byte for byte, as running the \
             scenario unsharded; assertions, --baseline and the exit status work as for simulate.
 
             Example (a Kubernetes Indexed Job, a Slurm array or a CI matrix runs the shards):
-              loraharness simulate fleet.yaml --shard 1/4 --partial out/1.json    (… up to 4/4)
-              loraharness merge fleet.yaml out/*.json --junit out/fleet.xml --report out/fleet.json
+              loraharness simulate fleet.yaml --shard 1/4 --partial out/1.json   # … to 4/4
+              loraharness merge fleet.yaml out/*.json --junit out/fleet.xml --report \\
+                  out/fleet.json
             """
     )
 

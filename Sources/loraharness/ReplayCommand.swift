@@ -13,23 +13,26 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Read captured traces, validate them, write them in other formats, replay them to a network server, a board or the simulator.",
         discussion: """
-            Formats (recognised from the content, or --format; gzip read directly): Semtech packet-forwarder rxpk
-            lines, The Things Stack v3 uplink messages and ChirpStack v4 uplink events (NDJSON or a JSON array), pcap
-            and pcapng with LoRaTap (v0, v1) or bare PHYPayloads under a user link type (--linktype 147…162) or
+            Formats (recognised from the content, or --format; gzip read directly): Semtech packet-forwarder rxpk \
+            lines, The Things Stack v3 uplink messages and ChirpStack v4 uplink events (NDJSON or a JSON array), pcap \
+            and pcapng with LoRaTap (v0, v1) or bare PHYPayloads under a user link type (--linktype 147…162) or \
             Semtech PUSH_DATA in UDP, and this tool's serial session logs.
 
-            Checks: MIC and decryption with --keys (keys never printed), FCnt gaps, resets, repeats and replays,
-            gateway duplicates, stated airtime against the radio-link model, duty cycle in a sliding hour and the
+            Checks: MIC and decryption with --keys (keys never printed), FCnt gaps, resets, repeats and replays, \
+            gateway duplicates, stated airtime against the radio-link model, duty cycle in a sliding hour and the \
             fair-use budget, payload decoding, an expected-output diff, the occupancy timeline per site.
-            Exit status: 0 nothing rejected and every check held, 1 something was rejected or a check failed, 2 bad
+
+            Exit status: 0 nothing rejected and every check held, 1 something was rejected or a check failed, 2 bad \
             arguments or an unreadable file.
 
             Examples:
               loraharness replay Fixtures/traces/tts-uplinks.ndjson
-              loraharness replay capture.pcapng.gz --keys keys.yaml --pcap clean.pcap --anonymise
-              loraharness replay uplinks.ndjson --expected decoded-v1.ndjson          (a decoder regression test)
-              loraharness replay gateway.log --to udp:localhost:1700 --speed 10       (a virtual gateway)
-              loraharness replay uplinks.ndjson --to serial:/dev/ttyUSB0 --profile rak3172-rui3 --speed 60
+              loraharness replay capture.pcapng.gz --keys keys.yaml --pcap clean.pcap \\
+                  --anonymise
+              loraharness replay uplinks.ndjson --expected decoded-v1.ndjson
+              loraharness replay gateway.log --to udp:localhost:1700 --speed 10
+              loraharness replay uplinks.ndjson --to serial:/dev/ttyUSB0 --profile \\
+                  rak3172-rui3 --speed 60
             """
     )
 
@@ -87,6 +90,9 @@ struct ReplayCommand: ParsableCommand {
         if let sites { options.places = try SensorPlace.load(path: sites) }
         if let expected { try options.loadExpected(path: expected) }
         let validator = TraceValidator(options: options, files: files)
+        // --verbose: every problem as it is found (the report keeps the first 50). Not when anonymising: the lines
+        // name devices before the anonymiser has seen them all.
+        if common.verbose && !anonymise { validator.onProblem = { common.console.detail($0) } }
 
         let anon = anonymise ? Anonymiser() : nil
         let nd = try ndjson.map { try LineWriter(path: $0) }

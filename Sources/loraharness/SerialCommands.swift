@@ -12,7 +12,7 @@ struct PortsCommand: ParsableCommand {
         commandName: "ports",
         abstract: "List the serial ports: name, description, USB VID:PID, manufacturer, serial number.",
         discussion: """
-            Ports come from libserialport (on Linux, /sys/class/tty). Pseudo-terminals (an emulator's /dev/pts/N) are
+            Ports come from libserialport (on Linux, /sys/class/tty). Pseudo-terminals (an emulator's /dev/pts/N) are \
             not listed: give their path to --port directly.
             """
     )
@@ -35,13 +35,13 @@ struct EmulateCommand: ParsableCommand {
         commandName: "emulate",
         abstract: "Emulate a board on a pseudo-terminal: the simulated device speaking a profile's dialect.",
         discussion: """
-            Prints the pseudo-terminal's path, then behaves on that line as the board would: this project's sensor
-            (firmware in the loop, its ATC+ console and RUI3's AT commands) or a stock RAK3172 (RUI3), Wio-E5 or
-            RN2483, with real timing: a send lasts its airtime and receive windows, the duty cycle refuses sends, a
+            Prints the pseudo-terminal's path, then behaves on that line as the board would: this project's sensor \
+            (firmware in the loop, its ATC+ console and RUI3's AT commands) or a stock RAK3172 (RUI3), Wio-E5 or \
+            RN2483, with real timing: a send lasts its airtime and receive windows, the duty cycle refuses sends, a \
             join is accepted after the join-accept delay. --time-scale runs the board's clock faster.
 
-            Faults (--fault, comma-separated): drop=P and garble=P (each byte written), stall=N@DURATION (silent for
-            DURATION after N commands), disconnect=N (the line drops after N commands), reboot=N (resets halfway
+            Faults (--fault, comma-separated): drop=P and garble=P (each byte written), stall=N@DURATION (silent for \
+            DURATION after N commands), disconnect=N (the line drops after N commands), reboot=N (resets halfway \
             through the answer to command N+1), silent.
 
             Examples:
@@ -84,14 +84,16 @@ struct FlashTestCommand: ParsableCommand {
         commandName: "flash-test",
         abstract: "Run a test plan on boards over their serial ports: identity, configuration, sensor, payload, timing, duty cycle.",
         discussion: """
-            Exit status: 0 every board passed, 1 a step failed on some board, 2 bad input (plan, profile, manifest, or
+            Exit status: 0 every board passed, 1 a step failed on some board, 2 bad input (plan, profile, manifest, or \
             a port that cannot be opened: missing, busy, permission denied).
 
             Examples:
-              loraharness flash-test --port /dev/ttyUSB0 --plan hardware/plans/occupancy-bay.yaml --junit out/board.xml
+              loraharness flash-test --port /dev/ttyUSB0 --plan \\
+                  hardware/plans/occupancy-bay.yaml --junit out/board.xml
               loraharness flash-test --port /dev/ttyUSB0 --port /dev/ttyUSB1 --plan hardware/plans/occupancy-bay.yaml \\
                   --manifest line3.csv --production-log production.csv --resume
-              loraharness flash-test --port /dev/pts/4 --plan hardware/plans/occupancy-bay.yaml --time-scale 100   (an emulator)
+              loraharness flash-test --port /dev/pts/4 --plan \\
+                  hardware/plans/occupancy-bay.yaml --time-scale 100   (an emulator)
             """
     )
     @Option(name: .customLong("port"), help: "A port (repeat for several boards): a path, tcp://host:port or usb:VID:PID[:SERIAL].") var ports: [String] = []

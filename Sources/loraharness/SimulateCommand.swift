@@ -9,20 +9,23 @@ struct SimulateCommand: ParsableCommand {
         commandName: "simulate",
         abstract: "Simulate a fleet or a radio channel from a scenario file; fail when its assertions do not hold.",
         discussion: """
-            A fleet scenario (it has `sites:`) runs the sensors' firmware in the loop with a Class A MAC each, the
-            vehicles of each site, the channel engine, a network server and the application, and reports delivery,
-            staleness, occupancy error, airtime, duty cycle and energy; its assertions decide the exit status.
-            A channel scenario (`devices:` groups) runs synthetic transmitters on the channel engine only.
+            A fleet scenario (it has `sites:`) runs the sensors' firmware in the loop with a Class A MAC each, the \
+            vehicles of each site, the channel engine, a network server and the application, and reports delivery, \
+            staleness, occupancy error, airtime, duty cycle and energy; its assertions decide the exit status. \
+            A channel scenario (`devices:` groups) runs synthetic transmitters on the channel engine only. \
             The same seed gives the same results, byte for byte, whatever --jobs or --shard.
 
-            Exit status: 0 all assertions hold, 1 one fails (or a regression against --baseline), 2 bad scenario
+            Exit status: 0 all assertions hold, 1 one fails (or a regression against --baseline), 2 bad scenario \
             or arguments.
 
             Examples:
               loraharness simulate Fixtures/scenarios/lorient.yaml
-              loraharness simulate Fixtures/scenarios/lorient.yaml --duration 1d --junit out/fleet.xml --report out/fleet.json
-              loraharness simulate big.yaml --shard 3/8 --partial out/shard-3.json   (then: loraharness merge big.yaml out/shard-*.json)
-              loraharness simulate Fixtures/scenarios/classic-single-gateway.yaml --duration 1d --seed 3 --json
+              loraharness simulate Fixtures/scenarios/lorient.yaml --duration 1d \\
+                  --junit out/fleet.xml --report out/fleet.json
+              loraharness simulate big.yaml --shard 3/8 --partial out/shard-3.json
+              loraharness merge big.yaml out/shard-*.json     # once every shard ran
+              loraharness simulate Fixtures/scenarios/classic-single-gateway.yaml \\
+                  --duration 1d --seed 3 --json
               loraharness simulate --check my-scenario.yaml
             """
     )
