@@ -10,10 +10,10 @@ public struct DocumentNode: @unchecked Sendable {  // Yams.Node is an immutable 
 
     /// Reads and parses `path`. Errors name the file, and the line for syntax errors.
     public static func load(path: String) throws(InputError) -> DocumentNode {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw InputError(exists ? "cannot read the file (permission denied?)" : "no such file", at: .file(path))
-        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw InputError("no such file", at: .file(path)) }
+        guard !isDirectory.boolValue else { throw InputError("is a directory, not a file", at: .file(path)) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read the file (permission denied)", at: .file(path)) }
         guard let text = String(data: data, encoding: .utf8) else {
             throw InputError("the file is not UTF-8 text", at: .file(path))
         }

@@ -58,7 +58,7 @@ public struct KeyStore: Sendable {
     /// Loads a keys file. Errors name file, line and field, never a key's value. A file that others can read
     /// gives a warning through `warn`.
     public static func load(path: String, warn: (String) -> Void = { _ in }) throws(InputError) -> KeyStore {
-        if let attrs = try? FileManager.default.attributesOfItem(atPath: path),
+        if let attrs = try? FileManager.default.attributesOfItem(atPath: path), attrs[.type] as? FileAttributeType == .typeRegular,
            let mode = attrs[.posixPermissions] as? Int, mode & 0o077 != 0 {
             warn("keys file \(path) is readable by other users (mode \(String(mode & 0o777, radix: 8))); run 'chmod 600 \(path)'")
         }

@@ -122,7 +122,9 @@ struct ReplayCommand: ParsableCommand {
 
         for f in files {
             let reader = try TraceReaders.open(path: f, choice: TraceFormatChoice(rawValue: format) ?? .auto, userLinkType: linktype, gateway: gateway)
+            let before = validator.report.read
             while let item = try reader.next() { validator.consume(item) }
+            if validator.report.read == before { common.console.warn("\(f) holds no records") }
         }
         // Anonymised, the report too: its devices and problem lines name DevEUIs and DevAddrs.
         let result = anon.map { $0.apply(validator.finish()) } ?? validator.finish()
@@ -215,6 +217,9 @@ struct ReplayCommand: ParsableCommand {
                 } else {
                     refused += 1
                 }
+            }
+            if sent + refused == 0 && skipped > 0 {
+                common.console.warn("no record has an application payload to send (a gateway capture needs --keys to decrypt its frames)")
             }
             common.console.say("serial replay to \(port) (\(p.name)): \(sent) payloads sent, \(refused) refused (duty cycle or busy), \(skipped) records without an application payload skipped")
         } catch let e as SerialError {
