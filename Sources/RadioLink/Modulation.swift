@@ -62,6 +62,23 @@ public enum LoRaBandwidth: Int, CaseIterable, Sendable, Codable, Comparable {
             + allCases.sorted().map(\.kHzName).joined(separator: ", ") + " kHz")
     }
 
+    /// From a bandwidth in whole hertz as captures state it (500 kHz / divisor, rounded: 7813, 10417, … 500000).
+    public init?(hertz: Int) {
+        switch hertz {
+        case 7_813: self = .bw7_8
+        case 10_417: self = .bw10_4
+        case 15_625: self = .bw15_6
+        case 20_833: self = .bw20_8
+        case 31_250: self = .bw31_25
+        case 41_667: self = .bw41_7
+        case 62_500: self = .bw62_5
+        case 125_000: self = .bw125
+        case 250_000: self = .bw250
+        case 500_000: self = .bw500
+        default: return nil
+        }
+    }
+
     public init?(kHz: Int) {
         switch kHz {
         case 125: self = .bw125

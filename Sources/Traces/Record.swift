@@ -77,10 +77,15 @@ extension TraceRecord {
     /// The first radio setting outside what LoRa allows, described; nil when every one given is valid.
     public var invalidRadioSetting: String? {
         if let sf = spreadingFactor, !(5...12).contains(sf) { return "spreading factor \(sf) (LoRa has SF5 to SF12)" }
-        if let bw = bandwidthHz, !LoRaBandwidth.allCases.contains(where: { Int($0.hertz.rounded()) == bw }) {
+        if let bw = bandwidthHz, LoRaBandwidth(hertz: bw) == nil {
             return "bandwidth \(bw) Hz (not a LoRa bandwidth)"
         }
-        if let cr = codingRate, !["4/5", "4/6", "4/7", "4/8"].contains(cr) { return "coding rate '\(cr)' (4/5 to 4/8)" }
+        if let cr = codingRate {
+            switch cr {
+            case "4/5", "4/6", "4/7", "4/8": break
+            default: return "coding rate '\(cr)' (4/5 to 4/8)"
+            }
+        }
         if let f = frequencyHz, !(1...10_000_000_000).contains(f) { return "frequency \(f) Hz" }
         return nil
     }

@@ -480,7 +480,7 @@ public final class TraceValidator {
     /// Airtime from the radio-link model against what the capture states, the sliding-hour duty-cycle audit, the
     /// fair-use budget per day.
     private func account(_ d: Device, _ r: TraceRecord) {
-        guard let sf = r.spreadingFactor, let bwHz = r.bandwidthHz, let bw = LoRaBandwidth.allCases.first(where: { Int($0.hertz.rounded()) == bwHz }) else { return }
+        guard let sf = r.spreadingFactor, let bwHz = r.bandwidthHz, let bw = LoRaBandwidth(hertz: bwHz) else { return }
         var cr = CodingRate.cr4_5
         if let c = r.codingRate {
             if let last = lastCodingRate, last.text == c { cr = last.value } else if let parsed = try? CodingRate.parse(c) {

@@ -89,6 +89,15 @@ private func modulation(_ c: [String: Any]) throws -> LoRaModulation {
         #expect(LoRaModulation(spreadingFactor: 10, bandwidth: .bw62_5).lowDataRateOptimizationOn)
     }
 
+    /// Bandwidths as captures state them in whole hertz: 500 kHz divided by the divisor, rounded (the definition,
+    /// SX1276 datasheet Table 12's list); anything else is not a LoRa bandwidth.
+    @Test func bandwidthFromWholeHertz() {
+        for bw in LoRaBandwidth.allCases {
+            #expect(LoRaBandwidth(hertz: Int((500_000.0 / Double(bw.rawValue)).rounded())) == bw)
+        }
+        #expect(LoRaBandwidth(hertz: 300_000) == nil && LoRaBandwidth(hertz: 125) == nil)
+    }
+
     @Test func symbolTimesAreExactForEveryBandwidth() {
         // Tsym = 2^SF / BW: SF7 at 7.8125 kHz = 128 / 7812.5 s = 16.384 ms; SF12 at 500 kHz = 8.192 ms.
         #expect(LoRaModulation(spreadingFactor: 7, bandwidth: .bw7_8).symbolNanoseconds == 16_384_000)
