@@ -94,14 +94,7 @@ import TestSupport
     /// A virtual gateway aimed at a port where nothing listens stops at the first refusal, exit 2.
     @Test func virtualGatewayWithNobodyListening() throws {
         // A port that was free a moment ago: bind, read the number, close.
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        let port = UInt16(bigEndian: a.sin_port)
+        let (fd, port) = loopbackUDPSocket()
         close(fd)
         let r = try CLI.run(["replay", Self.fixture("semtech-gateway.log"), "--to", "udp:127.0.0.1:\(port)", "--speed", "100000"])
         #expect(r.status == 2)

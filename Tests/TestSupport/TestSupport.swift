@@ -63,3 +63,15 @@ public enum CLI {
                          stderr: String(decoding: errData, as: UTF8.self))
     }
 }
+
+/// A UDP socket bound to a free port on 127.0.0.1 (the kernel picks it): the descriptor and the port.
+public func loopbackUDPSocket() -> (fd: Int32, port: UInt16) {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return (fd, UInt16(bigEndian: addr.sin_port))
+}

@@ -452,14 +452,7 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
     /// The virtual gateway against a network server on loopback: every rxpk acknowledged, a PULL_RESP answered
     /// with TX_ACK, the rxpk carrying the same PHYPayload.
     @Test func virtualGatewaySpeaksSemtechUDP() throws {
-        let server = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(server, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(server, $0, &len) } }
-        let port = UInt16(bigEndian: addr.sin_port)
+        let (server, port) = loopbackUDPSocket()
         let received = ServerLog()
         let thread = Thread {
             var buf = [UInt8](repeating: 0, count: 65_536)
