@@ -17,6 +17,15 @@ public struct JSCodecRunner: Sendable {
         guard FileManager.default.fileExists(atPath: harness) else {
             throw InputError("the JavaScript codec harness is missing (run from the repository root, or give its path)", at: .file(harness))
         }
+        // node must be found first: a harness that cannot start would otherwise show up as a broken pipe.
+        let found = node.contains("/") ? FileManager.default.isExecutableFile(atPath: node)
+            : (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").contains {
+                FileManager.default.isExecutableFile(atPath: "\($0)/\(node)")
+            }
+        guard found else { throw InputError("\(node) is not on PATH; node 20 is needed for the JavaScript codec") }
+        // While node reads our requests, a harness that stops early must give EPIPE on the write, not kill us.
+        let previous = signal(SIGPIPE, SIG_IGN)
+        defer { signal(SIGPIPE, previous) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = [node, harness, "--batch"]
@@ -31,7 +40,8 @@ public struct JSCodecRunner: Sendable {
         for r in requests { buffer.append(Data((r.compact + "\n").utf8)) }
         let input = buffer
         let writer = Thread {
-            stdin.fileHandleForWriting.write(input)
+            // Throwing write: if the harness stops early, EPIPE is an error here, not a crash.
+            try? stdin.fileHandleForWriting.write(contentsOf: input)
             try? stdin.fileHandleForWriting.close()
         }
         writer.start()

@@ -13,6 +13,10 @@ public struct DocumentNode: @unchecked Sendable {  // Yams.Node is an immutable 
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw InputError("no such file", at: .file(path)) }
         guard !isDirectory.boolValue else { throw InputError("is a directory, not a file", at: .file(path)) }
+        // Scenarios, plans, profiles and keys are small: a huge file is a mistake, not something to parse.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > 64 << 20 {
+            throw InputError("\(size) bytes is too large for a YAML or JSON document of this tool (64 MiB at most)", at: .file(path))
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read the file (permission denied)", at: .file(path)) }
         guard let text = String(data: data, encoding: .utf8) else {
             throw InputError("the file is not UTF-8 text", at: .file(path))
@@ -35,15 +39,22 @@ public struct DocumentNode: @unchecked Sendable {  // Yams.Node is an immutable 
         }
     }
 
+    /// One line, and never the document's text: a keys file's error must not show its keys.
     private static func describe(_ e: YamlError) -> String {
         switch e {
+        case .reader(let problem, _, _, _):
+            return "not valid YAML or JSON: \(problem)"
+        case .duplicatedKeysInMapping(let duplicates, _):
+            return "a field is given twice: " + duplicates.sorted().joined(separator: ", ")
         case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _):
             let c = context.map { "\($0.text) " } ?? ""
             return "not valid YAML or JSON: \(c)\(problem)"
         case .composer(let context, let problem, _, _):
             return "not valid YAML or JSON: \(context.map { "\($0.text) " } ?? "")\(problem)"
+        case .dataCouldNotBeDecoded:
+            return "not valid YAML or JSON: the text is not in a known encoding"
         default:
-            return "not valid YAML or JSON: \(e)"
+            return "not valid YAML or JSON"
         }
     }
 
@@ -51,6 +62,12 @@ public struct DocumentNode: @unchecked Sendable {  // Yams.Node is an immutable 
         switch e {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
             return .line(file: file, line: mark.line)
+        case .duplicatedKeysInMapping(_, let context):
+            return .line(file: file, line: context.mark.line)
+        case .reader(_, let offset?, _, let yaml):
+            // The line of the offending character (offset counts characters of the text).
+            let line = 1 + yaml.prefix(max(0, offset)).reduce(0) { $1.isNewline ? $0 + 1 : $0 }
+            return .line(file: file, line: line)
         default:
             return .file(file)
         }

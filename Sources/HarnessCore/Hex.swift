@@ -48,6 +48,20 @@ public enum Hex {
         let u = Array(text.utf8)
         return !u.isEmpty && u.count % 2 == 0 && u.allSatisfy { value($0) != nil }
     }
+
+    /// Bytes given as hex or base64 on a command line. Only hex digits (or a `0x` prefix) means hex, so a hex string
+    /// with a digit missing is an odd-length error, not some other bytes read as base64; anything else is base64.
+    public static func decodeHexOrBase64(_ text: String) throws(InputError) -> [UInt8] {
+        var t = Substring(text)
+        let prefixed = t.hasPrefix("0x") || t.hasPrefix("0X")
+        if prefixed { t = t.dropFirst(2) }
+        let u = Array(t.utf8)
+        if prefixed || (!u.isEmpty && u.allSatisfy { value($0) != nil }) {
+            guard u.count % 2 == 0 else { throw InputError("\(u.count) hex digits: an odd number (a digit is missing or extra)") }
+            return try decode(String(t))
+        }
+        return try Base64.decode(text)
+    }
 }
 
 public enum Base64 {

@@ -147,7 +147,11 @@ public struct Scenario: Sendable {
                 let sf = try d.optional("sf")?.int(in: 7...12) ?? 12
                 let payload = try d.optional("payload")?.int(in: 0...255) ?? 13
                 let airtime = AirtimeCalculator.loraUnchecked(LoRaModulation(spreadingFactor: sf, bandwidth: .bw125, crc: false), payloadBytes: payload).nanoseconds
-                downlinks.append(DownlinkLoad(perHour: try d.require("perHour").double(), airtime: airtime))
+                let perHourNode = try d.require("perHour")
+                let perHour = try perHourNode.double()
+                // Above 3600 an hour a gateway would transmit more than once a second: beyond any duty cycle.
+                guard perHour.isFinite, perHour > 0, perHour <= 3600 else { throw perHourNode.error("perHour is more than 0 and at most 3600") }
+                downlinks.append(DownlinkLoad(perHour: perHour, airtime: airtime))
             } else {
                 downlinks.append(nil)
             }
@@ -252,7 +256,8 @@ public struct Scenario: Sendable {
             distribution = .exponential
         }
         let interval = try t.require("interval").duration()
-        guard interval > 0 else { throw try t.require("interval").error("the interval must be positive") }
+        // Under a second per device, the channel would be saturated by the device alone (and the run endless).
+        guard interval >= Time.second else { throw try t.require("interval").error("the interval is at least 1s") }
         let traffic = Traffic(interval: interval, distribution: distribution, jitter: try t.optional("jitter")?.duration() ?? 0,
                               payloadBytes: try t.require("payload").int(in: 1...255))
         var radio = RadioChoice.fixed(sf: 7, bandwidth: .bw125)

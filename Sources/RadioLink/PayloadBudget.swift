@@ -53,7 +53,9 @@ public struct BudgetQuery: Sendable {
 public enum PayloadBudget {
     /// LoRaWAN 1.0.x PHYPayload length: MHDR 1 + FHDR 7 + FOpts + (FPort 1 + FRMPayload, when there is a payload) + MIC 4.
     public static func phyPayloadBytes(applicationBytes: Int, foptsBytes: Int) -> Int {
-        12 + foptsBytes + (applicationBytes > 0 ? 1 + applicationBytes : 0)
+        // Saturating: a caller's absurd size gives an absurd frame, not an overflow trap.
+        let app = applicationBytes > 0 ? 1 &+ min(applicationBytes, Int.max / 2) : 0
+        return 12 + min(max(foptsBytes, 0), 15) + app
     }
 
     /// Application bytes that fit at `dr`, after FOpts (nil: the DR does not exist or is not allowed).

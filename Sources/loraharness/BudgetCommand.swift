@@ -29,7 +29,8 @@ struct BudgetCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        try require(appPayload >= 0, "application payload \(appPayload) is negative; allowed: 0 or more bytes",
+        try require(appPayload >= 0, "application payload \(appPayload) is negative; allowed: 0 to 255 bytes", option: "--app-payload")
+        try require(appPayload <= 255, "application payload of \(appPayload) bytes is more than a LoRa frame holds; allowed: 0 to 255 bytes",
                     option: "--app-payload")
         try require((0...15).contains(fopts), "FOpts of \(fopts) bytes is not allowed; allowed: 0 to 15", option: "--fopts")
     }

@@ -117,7 +117,7 @@ struct CodecDecodeCommand: ParsableCommand {
     func run() throws {
         let bytes: [UInt8]
         do throws(InputError) {
-            bytes = Hex.looksLikeHex(payload) ? try Hex.decode(payload) : try Base64.decode(payload)
+            bytes = try Hex.decodeHexOrBase64(payload)
         } catch { throw InputError("the payload is neither hex nor base64: \(error.message)", at: .argument("<payload>")) }
         if format == "cayenne" {
             let items: [CayenneLPP.Item]

@@ -203,7 +203,7 @@ struct FrameDecodeCommand: ParsableCommand {
                 .map { ("stdin:\($0.offset + 1)", String($0.element).trimmingCharacters(in: .whitespaces)) }
                 .filter { !$0.1.isEmpty }
         } else {
-            inputs = [("argument <frame>", frame)]
+            inputs = [("<frame>", frame)]
         }
         var anyMICFailed = false
         var reports: [FrameReport] = []
@@ -213,7 +213,7 @@ struct FrameDecodeCommand: ParsableCommand {
                 let bytes = try decodeBytes(text, source: source)
                 let report: FrameReport
                 do throws(FrameError) { report = try FrameInspector.inspect(bytes, options: options) }
-                catch { throw InputError(error.message, at: .byteOffset(source: source + (error.field.map { ", field \($0)" } ?? ""), offset: error.offset ?? 0)) }
+                catch { throw InputError(error.message, at: .byteOffset(source: (source.hasPrefix("stdin:") ? source : "argument " + source) + (error.field.map { ", field \($0)" } ?? ""), offset: error.offset ?? 0)) }
                 anyMICFailed = anyMICFailed || report.micFailed
                 reports.append(report)
                 if !common.json { common.console.say((inputs.count > 1 ? "# \(source)\n" : "") + report.text) }
@@ -233,10 +233,13 @@ struct FrameDecodeCommand: ParsableCommand {
 
     private func decodeBytes(_ text: String, source: String) throws -> [UInt8] {
         do throws(InputError) {
-            if Hex.looksLikeHex(text) { return try Hex.decode(text) }
-            return try Base64.decode(text)
+            let bytes = try Hex.decodeHexOrBase64(text)
+            // The LoRa PHY carries at most 255 bytes (SX1276 RegPayloadLength, LoRaWAN's M limits are lower still).
+            guard bytes.count <= 255 else { throw InputError("\(bytes.count) bytes: a LoRa frame holds at most 255") }
+            return bytes
         } catch {
-            throw InputError("the frame is neither hex nor base64: \(error.message)", at: .argument(source))
+            // `source` is `<frame>` (the argument) or `stdin:N` (a line of standard input).
+            throw InputError("the frame is neither hex nor base64: \(error.message)", at: source.hasPrefix("stdin:") ? .file(source) : .argument(source))
         }
     }
 }

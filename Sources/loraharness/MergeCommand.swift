@@ -31,6 +31,8 @@ struct MergeCommand: ParsableCommand {
 
     func validate() throws {
         try require(!partials.isEmpty, "give the shards' partial result files", option: "PARTIALS")
+        try refuseOverwriting(inputs: [scenario] + partials + [baseline].compactMap { $0 },
+                              outputs: [("--report", report), ("--csv", csv), ("--junit", junit)])
     }
 
     func run() throws {

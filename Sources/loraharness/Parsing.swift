@@ -31,3 +31,19 @@ func require(_ condition: Bool, _ message: @autoclosure () -> String, option: St
 func parseArgument<T>(_ text: String, option: String, _ parse: (String) throws(InputError) -> T) throws -> T {
     do throws(InputError) { return try parse(text) } catch { throw InputError(error.message, at: .argument(option)) }
 }
+
+/// Refuses output options that name an input file (writing would destroy it before, or while, it is read) or the
+/// same file as another output.
+func refuseOverwriting(inputs: [String], outputs: [(option: String, path: String?)]) throws {
+    var seen: [(option: String, path: String)] = []
+    for (option, path) in outputs {
+        guard let path else { continue }
+        for input in inputs where FileIdentity.same(path, input) {
+            throw InputError("\(path) is also an input: writing it would destroy it", at: .argument(option))
+        }
+        if let other = seen.first(where: { FileIdentity.same($0.path, path) }) {
+            throw InputError("\(path) is also given to \(other.option): one would overwrite the other", at: .argument(option))
+        }
+        seen.append((option, path))
+    }
+}

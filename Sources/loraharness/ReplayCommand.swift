@@ -67,19 +67,8 @@ struct ReplayCommand: ParsableCommand {
         try require(scale >= 1 && scale <= 1000, "scale is 1…1000", option: "--scale")
         try require(timeline == nil || sites != nil, "the timeline needs --sites", option: "--timeline")
         if let to { _ = try ReplayTarget.parse(to) }
-        try refuseOverwritingInputs()
-    }
-
-    /// An output option naming an input file would empty it before it is read.
-    private func refuseOverwritingInputs() throws {
-        let inputs = files + [keys, sites, expected].compactMap { $0 }
-        let outputs = [("--pcap", pcap), ("--ndjson", ndjson), ("--timeline", timeline), ("--write-decoded", writeDecoded), ("--report", report)]
-        for (option, out) in outputs {
-            guard let out else { continue }
-            for input in inputs where FileIdentity.same(out, input) {
-                throw InputError("\(out) is also an input: writing it would destroy it", at: .argument(option))
-            }
-        }
+        try refuseOverwriting(inputs: files + [keys, sites, expected].compactMap { $0 },
+                              outputs: [("--pcap", pcap), ("--ndjson", ndjson), ("--timeline", timeline), ("--write-decoded", writeDecoded), ("--report", report)])
     }
 
     func run() throws {

@@ -45,6 +45,8 @@ struct SimulateCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
+        try refuseOverwriting(inputs: [scenario] + [baseline].compactMap { $0 },
+                              outputs: [("--report", report), ("--csv", csv), ("--junit", junit), ("--partial", partial)])
         if let duration { try require(duration > 0, "the duration must be positive", option: "--duration") }
         try require(jobs >= 1 && jobs <= 256, "jobs is 1…256", option: "--jobs")
         try require(replicas >= 1 && replicas <= 10_000, "replicas is 1…10000", option: "--replicas")

@@ -79,6 +79,9 @@ import TestSupport
     @Test(arguments: [
         (["frame", "decode", "4004"], "byte offset"),
         (["frame", "decode", "zz!"], "neither hex nor base64"),
+        // The README's frame with its last digit lost: an odd-length hex error, not base64 of something else.
+        (["frame", "decode", "40da1b01260002000a394ee4821b2ca5552"], "35 hex digits: an odd number (a digit is missing or extra) (where: argument <frame>)"),
+        (["frame", "decode", String(repeating: "40", count: 256)], "256 bytes: a LoRa frame holds at most 255"),
         (["frame", "decode", "40040302010f0000aabbccddee00", "--region", "EU868", "--dr", "0"], "FOptsLen"),
         (["frame", "encode", "--dev-addr", "0102", "--fcnt", "1"], "DevAddr is 4 bytes"),
         (["frame", "encode", "--dev-addr", "01020304", "--mac", "LinkADRReq:speed=5"], "has no field 'speed'"),

@@ -33,6 +33,7 @@ import TestSupport
         (["airtime", "--region", "EU868", "--dr", "0", "--app-payload", "52"], "over the maximum of 51 bytes"),
         (["airtime", "--region", "AS923-1", "--dr", "1", "--app-payload", "5", "--dwell", "on"], "not allowed in AS923-1 with uplink dwell time"),
         (["budget", "--region", "EU868", "--app-payload", "-1"], "negative"),
+        (["budget", "--region", "EU868", "--app-payload", "9223372036854775807"], "more than a LoRa frame holds; allowed: 0 to 255 bytes"),
         (["budget", "--region", "EU868", "--app-payload", "5", "--sub-bands", "old"], "unknown sub-band table 'old'"),
         (["regions", "XX1"], "unknown region 'XX1'"),
         (["airtime", "--sf", "7", "--bw", "125", "--payload", "10", "--nonsense"], "Unknown option '--nonsense'"),

@@ -66,6 +66,23 @@ func temporaryDirectory() -> URL {
         #expect(throws: InputError.self) { try KeyStore.load(path: "/nonexistent/keys.yaml") }
     }
 
+    /// Syntax errors (a control character after a key, a field given twice) name the line and never echo the text.
+    @Test func syntaxErrorsDoNotShowTheKeys() throws {
+        let control = try write(yaml.replacingOccurrences(of: "nwkSKey: 02020202020202020202020202020202", with: "nwkSKey: 02020202020202020202020202020202\u{1}"))
+        let twice = try write(yaml.replacingOccurrences(of: "nwkSKey: 02020202020202020202020202020202",
+                                                        with: "nwkSKey: 02020202020202020202020202020202\n    nwkSKey: 03030303030303030303030303030303"))
+        for (path, says) in [(control, "control characters"), (twice, "a field is given twice: nwkSKey")] {
+            do {
+                _ = try KeyStore.load(path: path)
+                Issue.record("accepted \(path)")
+            } catch {
+                let text = error.description
+                #expect(text.contains(says) && text.contains(path + ":"), "\(text)")
+                #expect(!text.contains("0202020202") && !text.contains("0303030303") && !text.contains("0101010101") && !text.contains("\n"), "\(text)")
+            }
+        }
+    }
+
     @Test func environment() throws {
         let store = try KeyStore.fromEnvironment([
             "LORAHARNESS_NWKSKEY": "02020202020202020202020202020202",

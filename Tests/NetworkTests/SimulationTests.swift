@@ -67,5 +67,12 @@ import TestSupport
         #expect(e3?.description.contains("unknown field 'colour'") == true)
         let e4 = load("gateways: []\ndevices: []\n")
         #expect(e4?.description.contains("at least one gateway") == true)
+        // Values that would trap or never end: a traffic interval under a second, downlink loads of 0, −6, 10^6 an hour.
+        let e5 = load(base.replacingOccurrences(of: "interval: 10m", with: "interval: 1ns"))
+        #expect(e5?.description.contains("the interval is at least 1s") == true, "\(String(describing: e5))")
+        for perHour in ["0", "-6", "1000000"] {
+            let e = load(base.replacingOccurrences(of: "  - position: [0, 0]\n", with: "  - position: [0, 0]\n    downlinks: {perHour: \(perHour)}\n"))
+            #expect(e?.description.contains("perHour is more than 0 and at most 3600") == true, "\(perHour): \(String(describing: e))")
+        }
     }
 }
