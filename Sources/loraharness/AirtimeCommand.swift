@@ -32,7 +32,7 @@ struct AirtimeCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Application payload (FRMPayload) bytes; with --region.") var appPayload: Int?
     @Option(parsing: .unconditional, help: "FOpts bytes (0 to 15); with --region.") var fopts: Int = 0
     @Option(help: "Uplink dwell time on or off (regions that have the setting).", transform: switchArgument) var dwell: Bool?
-    @Flag(help: "A downlink (no CRC) rather than an uplink; with --region.") var downlink = false
+    @Flag(help: "A downlink (no CRC) rather than an uplink.") var downlink = false
 
     @OptionGroup var common: CommonOptions
 
@@ -72,7 +72,7 @@ struct AirtimeCommand: ParsableCommand {
             result = try AirtimeReport.forFSK(FSKModulation(), payloadBytes: payload)
         } else if let sf, let bw, let payload {
             let m = LoRaModulation(spreadingFactor: sf, bandwidth: bw, codingRate: cr, preambleSymbols: preamble,
-                                   explicitHeader: !implicitHeader, crc: !noCrc, lowDataRateOptimization: ldro)
+                                   explicitHeader: !implicitHeader, crc: !(noCrc || downlink), lowDataRateOptimization: ldro)
             result = try AirtimeReport.forLoRa(m, payloadBytes: payload)
         } else {
             throw InputError("nothing to compute")

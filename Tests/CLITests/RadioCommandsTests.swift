@@ -8,6 +8,10 @@ import TestSupport
         let r = try CLI.run(["airtime", "--sf", "7", "--bw", "125", "--payload", "14"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("46.336 ms (46336000 ns)"))   // TTN calculator: PL 14 SF7BW125 = 46.336 ms
+        // A downlink has no payload CRC (LoRaWAN 1.0.4 §3.2): Semtech's formula with CRC = 0 gives
+        // 8 + ceil(8·14/28)·5 = 28 payload symbols + 12.25 preamble = 40.25 × 1.024 ms = 41.216 ms.
+        let d = try CLI.run(["airtime", "--sf", "7", "--bw", "125", "--payload", "14", "--downlink"])
+        #expect(d.status == 0 && d.stdout.contains("41.216 ms (41216000 ns)"), "\(d.stdout)")
         let j = try CLI.run(["airtime", "--sf", "11", "--bw", "125", "--payload", "14", "--json"])
         #expect(j.status == 0)
         let obj = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
