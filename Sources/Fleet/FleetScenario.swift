@@ -216,6 +216,13 @@ public struct FleetScenario: Sendable {
         let text = try n.string()
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
+        // The formatter rolls 30 February over to March: the calendar date is checked first.
+        let ymd = text.prefix(10).split(separator: "-").compactMap { Int($0) }
+        if ymd.count == 3 {
+            let leap = ymd[0] % 4 == 0 && (ymd[0] % 100 != 0 || ymd[0] % 400 == 0)
+            let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+            guard (1...12).contains(ymd[1]), (1...days[ymd[1] - 1]).contains(ymd[2]) else { throw n.error("\(text.prefix(10)) is not a calendar date") }
+        }
         guard let d = f.date(from: text) else { throw n.error("start is an ISO 8601 date and time with its offset, e.g. 2026-05-04T00:00:00+02:00") }
         return Int64(d.timeIntervalSince1970)
     }

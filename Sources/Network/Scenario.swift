@@ -238,7 +238,10 @@ public struct Scenario: Sendable {
         } else if let disc = try placementNode.optional("disc") {
             try disc.allowOnly(["center", "radius"])
             let (x, y) = try point(try disc.require("center"))
-            placement = .disc(x: x, y: y, radius: try disc.require("radius").double())
+            let radiusNode = try disc.require("radius")
+            let radius = try radiusNode.double()
+            guard radius.isFinite, radius > 0 else { throw radiusNode.error("the radius is a positive number of metres") }
+            placement = .disc(x: x, y: y, radius: radius)
         } else if let r = try placementNode.optional("rectangle") {
             try r.allowOnly(["from", "to"])
             let (x0, y0) = try point(try r.require("from")), (x1, y1) = try point(try r.require("to"))

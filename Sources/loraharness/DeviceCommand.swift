@@ -49,7 +49,8 @@ struct DeviceRunCommand: ParsableCommand {
         try require(["bay", "gate"].contains(kind), "kind '\(kind)' is unknown; allowed: bay, gate", option: "--kind")
         try require(stimuli == nil || traffic == nil, "give --stimuli or --traffic, not both", option: "--stimuli")
         try require(duration > 0, "the duration must be positive", option: "--duration")
-        try require((0...1).contains(uplinkLoss) && (0...1).contains(downlinkLoss), "losses are shares from 0 to 1", option: "--uplink-loss")
+        try require((0...1).contains(uplinkLoss), "losses are shares from 0 to 1", option: "--uplink-loss")
+        try require((0...1).contains(downlinkLoss), "losses are shares from 0 to 1", option: "--downlink-loss")
     }
 
     func run() throws {

@@ -175,7 +175,19 @@ final class ProgressLine: @unchecked Sendable {
 }
 
 /// Writes a file named by an option, with a one-line error naming it when that fails.
+/// Writes a report file, making its directory first (a CI job's `--junit out/fleet.xml` before `out/` exists).
 func writeFile(_ path: String, _ text: String, option: String) throws {
-    do { try text.write(toFile: path, atomically: true, encoding: .utf8) }
-    catch { throw InputError("cannot write the file: \(error.localizedDescription)", at: .argument("\(option) \(path)")) }
+    let fm = FileManager.default
+    let dir = (path as NSString).deletingLastPathComponent
+    var isDirectory: ObjCBool = false
+    if fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        throw InputError("is a directory, not a file", at: .argument("\(option) \(path)"))
+    }
+    if !dir.isEmpty, !fm.fileExists(atPath: dir) {
+        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        catch { throw InputError("cannot make the directory \(dir): \(String(cString: strerror(errno)))", at: .argument("\(option) \(path)")) }
+    }
+    guard fm.createFile(atPath: path, contents: Data(text.utf8)) else {
+        throw InputError("cannot write the file: \(String(cString: strerror(errno)))", at: .argument("\(option) \(path)"))
+    }
 }

@@ -115,4 +115,20 @@ import TestSupport
         #expect(r.status == 0)
         #expect(r.stdout.contains("valid fleet scenario; 229 sensors at 13 sites, 8 gateways, 4000 other transmitters"), "\(r.stdout)")
     }
+
+    /// A CI job's `--report out/…` works before `out/` exists; a directory given as the file is refused.
+    @Test func reportDirectoriesAreMade() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lh-report-dir-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let report = dir + "/out/nested/report.json"
+        let r = try CLI.run(["simulate", TestPaths.fixture("scenarios/small-site.yaml").path, "--duration", "1h", "--report", report, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report)))
+        #expect(json is [String: Any])
+        let again = try CLI.run(["simulate", TestPaths.fixture("scenarios/small-site.yaml").path, "--duration", "1h", "--report", dir + "/out", "--quiet"])
+        #expect(again.status == 2 && again.stderr.contains("is a directory, not a file (where: argument --report"), "\(again.stderr)")
+        // The option named in an error is the one that was wrong.
+        let loss = try CLI.run(["device", "run", "--kind", "bay", "--duration", "1h", "--downlink-loss=-0.5"])
+        #expect(loss.status == 2 && loss.stderr.contains("(where: argument --downlink-loss)"), "\(loss.stderr)")
+    }
 }

@@ -146,6 +146,8 @@ func runFleet(_ yaml: String, jobs: Int = 1) throws -> (FleetReport, FleetPartia
             (Self.minimal + "\ndevices:\n  gate: {dataRate: 7}", "not an uplink LoRa data rate", 7),
             (Self.minimal + "\nbaseline:\n  speed: 10%", "unknown metric 'speed'", 7),
             (Self.minimal.replacingOccurrences(of: "{name: a,", with: "{name: a, script: [{at: 1h, bay: 5, occupied: true}],"), "5", 5),
+            // 2026 is not a leap year: the formatter alone would roll 30 February over to 2 March.
+            (Self.minimal + "\nstart: 2026-02-30T00:00:00+01:00", "2026-02-30 is not a calendar date", 6),
         ]
         for (yaml, mentions, line) in cases {
             do {

@@ -67,6 +67,8 @@ import TestSupport
         #expect(e3?.description.contains("unknown field 'colour'") == true)
         let e4 = load("gateways: []\ndevices: []\n")
         #expect(e4?.description.contains("at least one gateway") == true)
+        let e6 = load(base.replacingOccurrences(of: "radius: 100", with: "radius: -1500"))
+        #expect(e6?.description.contains("the radius is a positive number of metres") == true, "\(String(describing: e6))")
         // Values that would trap or never end: a traffic interval under a second, downlink loads of 0, −6, 10^6 an hour.
         let e5 = load(base.replacingOccurrences(of: "interval: 10m", with: "interval: 1ns"))
         #expect(e5?.description.contains("the interval is at least 1s") == true, "\(String(describing: e5))")
