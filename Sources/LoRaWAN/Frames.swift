@@ -173,6 +173,66 @@ public enum FCnt {
     }
 }
 
+/// What a 16-bit counter on air means against the session's last 32-bit counter: the candidates for the full
+/// counter, most likely first, each with what it would make of the frame. With keys the first candidate whose MIC
+/// verifies decides; without keys the first one stands.
+public enum FCntCandidate: Sendable, Equatable {
+    /// The first frame of a session seen: the counter as sent (the 16 high bits cannot be known).
+    case first(UInt32)
+    /// The same counter as the last frame: a repeat (NbTrans) or a replay, by content.
+    case same(UInt32)
+    /// Ahead of the last counter within the same 65,536 (gap = frames skipped).
+    case ahead(UInt32)
+    /// Past a wrap of the 16 bits: the high half one up.
+    case wrapped(UInt32)
+    /// Below the last counter in the same 65,536: a frame sent before (a replay).
+    case behind(UInt32)
+    /// The device's counter started again from 0 (a restart of a device that does not keep it).
+    case restarted(UInt32)
+
+    public var value: UInt32 {
+        switch self {
+        case .first(let v), .same(let v), .ahead(let v), .wrapped(let v), .behind(let v), .restarted(let v): return v
+        }
+    }
+}
+
+extension FCnt {
+    /// Without keys a lower 16-bit value is a wrap only when the last counter was within this many frames of the
+    /// end of its 65,536 and the new one is as close past it: 1,024 frames (at one uplink a minute, 17 hours).
+    public static let wrapWindow: UInt32 = 1024
+    /// A lower counter below this (and not a wrap) is taken for a restart: a device that lost its counter begins at 0.
+    public static let restartBelow: UInt32 = 16
+
+    /// The candidates for a 16-bit counter on air, most likely first (see `FCntCandidate`).
+    public static func candidates(_ received: UInt16, last: UInt32?) -> [FCntCandidate] {
+        let r = UInt32(received)
+        guard let last else { return [.first(r)] }
+        let high = last & 0xFFFF_0000, low = last & 0xFFFF
+        let here = high | r
+        // The next 65,536 up, when there is one.
+        let up: UInt32? = high < 0xFFFF_0000 ? (high + 0x1_0000) | r : nil
+        var out: [FCntCandidate] = []
+        if r == low {
+            out.append(.same(last))
+            if high > 0 { out.append(.restarted(r)) }
+        } else if r > low {
+            out.append(.ahead(here))
+            if high > 0 { out.append(.restarted(r)) }
+            if let up { out.append(.wrapped(up)) }
+        } else {
+            // Lower 16 bits: a wrap when both sit near the end and the start of the 16-bit range.
+            let nearWrap = low >= 0x1_0000 - wrapWindow && r < wrapWindow - (0x1_0000 - low)
+            if nearWrap, let up { out.append(.wrapped(up)) }
+            if r < restartBelow { out.append(.restarted(r)) }
+            out.append(.behind(here))
+            if high > 0, r >= restartBelow { out.append(.restarted(r)) }
+            if !nearWrap, let up { out.append(.wrapped(up)) }
+        }
+        return out
+    }
+}
+
 // MARK: - Reading
 
 public enum FrameDecoder {

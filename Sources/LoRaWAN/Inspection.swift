@@ -142,10 +142,13 @@ public enum FrameInspector {
             // The join-accept says nothing of its device: try the AppKeys we hold until one gives a valid MIC.
             var candidates = options.keys.devices.values.map(\.appKey)
             if let any = options.keys.anyDeviceAppKey { candidates.append(any) }
+            // The first that verifies; when none does, the frame is invalid (read with the first key, for its fields),
+            // however many keys were tried.
             var opened: (JoinAccept, Bool)? = nil
             for key in candidates {
                 let attempt = try JoinCodec.decryptAccept(raw, appKey: CryptoKey(key))
-                if attempt.micValid || candidates.count == 1 { opened = attempt; if attempt.micValid { break } }
+                if attempt.micValid { opened = attempt; break }
+                if opened == nil { opened = attempt }
             }
             guard let (a, valid) = opened else {
                 r.mic = "encrypted"
@@ -161,7 +164,7 @@ public enum FrameInspector {
             r.cfList = a.cfList.map { Hex.encode($0) }
             r.mic = hex32(a.mic)
             r.micStatus = valid ? .valid : .invalid
-            if !valid { r.notes.append("no AppKey held gives a valid MIC for this join-accept") }
+            if !valid { r.notes.append("none of the \(candidates.count) AppKeys held gives a valid MIC for this join-accept; fields shown as read with the first") }
         case .rejoinRequest(let type, let body, let mic):
             r.direction = "uplink"
             r.mic = hex32(mic)

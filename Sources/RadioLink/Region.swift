@@ -119,6 +119,8 @@ public struct RegionParameters: Sendable {
     public var defaultSubBandTable: String
     /// Whether LoRaMac-node enforces the duty cycle in this region by default.
     public var dutyCycleEnforced: Bool
+    /// Class B beacon settings (RP002-1.0.4), where the region defines them.
+    public var beacon: BeaconParameters? = nil
     /// Dwell limit on one transmission when dwell time applies.
     public var dwellLimit: Nanoseconds { 400 * Time.millisecond }
 

@@ -3,16 +3,34 @@ import Foundation
 import HarnessCore
 
 /// A file read in chunks, gzip-compressed or not (zlib reads plain files through the same calls), so traces of
-/// any size stream in constant memory.
+/// any size stream in constant memory. `-` is standard input; pipes, `/dev/stdin` and process substitution
+/// (`<(zcat …)`) are read once, as a stream: the first bytes a format is recognised by are kept and handed on
+/// (`peek`), never read twice.
 public final class ByteInput {
     public let path: String
     private var file: gzFile?
+    /// Bytes peeked at and not yet delivered.
+    private var pending: [UInt8] = []
     /// Bytes delivered so far (offsets in the uncompressed stream).
     public private(set) var offset = 0
     /// Set at the end of a gzip stream that stops before its trailer (a file cut short).
     public private(set) var truncated = false
 
+    /// The name standard input goes by in messages and reports.
+    public static let standardInputName = "stdin"
+
     public init(path: String) throws(InputError) {
+        if path == "-" {
+            self.path = ByteInput.standardInputName
+            // A duplicate: zlib closes what it was given, standard input stays open for the process.
+            let fd = dup(STDIN_FILENO)
+            guard fd >= 0, let f = gzdopen(fd, "rb") else {
+                throw InputError("cannot read standard input: \(String(cString: strerror(errno)))", at: .file(ByteInput.standardInputName))
+            }
+            gzbuffer(f, 256 * 1024)
+            file = f
+            return
+        }
         self.path = path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw InputError("no such file", at: .file(path)) }
@@ -25,8 +43,33 @@ public final class ByteInput {
 
     deinit { close() }
 
+    /// The first `count` bytes still to come (fewer at the end), without consuming them: the next reads return
+    /// them again. Works on pipes, which cannot be read twice.
+    public func peek(_ count: Int) throws(InputError) -> [UInt8] {
+        while pending.count < count {
+            let chunk = try readFromFile(count - pending.count)
+            if chunk.isEmpty { break }
+            pending += chunk
+        }
+        return Array(pending.prefix(count))
+    }
+
     /// Up to `max` bytes; empty at the end. A damaged gzip stream is an error naming the offset.
     public func read(_ max: Int) throws(InputError) -> [UInt8] {
+        guard max > 0 else { return [] }
+        if !pending.isEmpty {
+            let n = min(max, pending.count)
+            let out = Array(pending.prefix(n))
+            pending.removeFirst(n)
+            offset += n
+            return out
+        }
+        let out = try readFromFile(max)
+        offset += out.count
+        return out
+    }
+
+    private func readFromFile(_ max: Int) throws(InputError) -> [UInt8] {
         guard let f = file, max > 0 else { return [] }
         var buf = [UInt8](repeating: 0, count: max)
         let n = buf.withUnsafeMutableBytes { p -> Int32 in
@@ -39,9 +82,9 @@ public final class ByteInput {
             // zlib puts the path in front of its message: the location already names the file.
             if message.hasPrefix(path + ": ") { message.removeFirst(path.count + 2) }
             if code == Z_ERRNO {
-                throw InputError("read error: \(String(cString: strerror(errno)))", at: .byteOffset(source: path, offset: offset))
+                throw InputError("read error: \(String(cString: strerror(errno)))", at: .byteOffset(source: path, offset: offset + pending.count))
             }
-            throw InputError("damaged gzip data: \(message)", at: .byteOffset(source: path, offset: offset))
+            throw InputError("damaged gzip data: \(message)", at: .byteOffset(source: path, offset: offset + pending.count))
         }
         if Int(n) < max {
             // The end: a gzip stream without its trailer reads to here and then reports Z_BUF_ERROR.
@@ -49,7 +92,6 @@ public final class ByteInput {
             _ = gzerror(f, &code)
             if code == Z_BUF_ERROR { truncated = true }
         }
-        offset += Int(n)
         if Int(n) < max { buf.removeLast(max - Int(n)) }
         return buf
     }
@@ -83,7 +125,9 @@ public final class LineInput {
     public var truncated: Bool { input.truncated }
     public var offset: Int { input.offset }
 
-    public init(path: String) throws(InputError) { input = try ByteInput(path: path) }
+    public convenience init(path: String) throws(InputError) { self.init(input: try ByteInput(path: path)) }
+    /// Lines of an input already opened (and perhaps peeked at).
+    public init(input: ByteInput) { self.input = input }
 
     /// The next line (without its terminator), or nil at the end.
     public func next() throws(InputError) -> ArraySlice<UInt8>? {
@@ -121,10 +165,4 @@ public final class LineInput {
         }
     }
 
-    /// The first bytes of the file, to tell formats apart (read again from the start afterwards).
-    public static func peek(path: String, count: Int = 4096) throws(InputError) -> [UInt8] {
-        let i = try ByteInput(path: path)
-        defer { i.close() }
-        return try i.readExactly(count)
-    }
 }

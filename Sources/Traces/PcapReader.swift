@@ -21,10 +21,10 @@ public final class PcapReader: TraceReader {
     private var done = false
     private var started = false
 
-    init(path: String, userLinkType: UInt32?) throws(InputError) {
-        self.path = path
+    init(input: ByteInput, userLinkType: UInt32?) {
+        self.path = input.path
         self.userLinkType = userLinkType
-        input = try ByteInput(path: path)
+        self.input = input
     }
 
     private func u32(_ b: ArraySlice<UInt8>, _ o: Int, big: Bool) -> UInt32 {
@@ -200,13 +200,22 @@ public final class PcapReader: TraceReader {
         }
     }
 
+    /// LoRaTap, version 0 (eriknl/LoRaTap, 15 bytes) or version 1 (the alpov/LoRaTap fork's `loratap1.h`, 35 bytes,
+    /// which Wireshark 4.2 and later dissect). Fields are big-endian; the payload starts at the header's length.
+    /// v0: frequency (Hz), bandwidth (125 kHz steps), SF, packet/max/current RSSI (−139 + value dBm; the packet RSSI
+    /// is value/4 − 139 for a negative SNR), SNR (signed, 0.25 dB), sync word. v1 appends the source gateway's EUI
+    /// (offset 15), the concentrator's time stamp (23), flags (27: 0x01 FSK, 0x02 IQ inverted, 0x04 implicit header,
+    /// 0x08 CRC OK, 0x10 CRC bad, 0x20 no CRC), the coding rate (28: 5…8 for 4/5…4/8, 0 none), the FSK data rate in
+    /// bit/s (29, 2 bytes), the IF channel (31), the RF chain (32) and a tag (33, 2 bytes); an RSSI of 255 is "not
+    /// available".
     private func loraTap(_ d: ArraySlice<UInt8>, time: Int64?, at: InputLocation) {
         let s = d.startIndex
         guard d.count >= 4 else { queue.append(.rejected(reason: .truncatedRecord, detail: "LoRaTap header cut short", at: at)); return }
         let version = d[s]
         let length = Int(UInt16(d[s + 2]) << 8 | UInt16(d[s + 3]))
-        guard version <= 1, length >= 15, length <= d.count else {
-            queue.append(.rejected(reason: .truncatedRecord, detail: "LoRaTap version \(version), length \(length): not a header this reader knows", at: at))
+        let minimum = version == 0 ? 15 : 35
+        guard version <= 1, length >= minimum, length <= d.count else {
+            queue.append(.rejected(reason: .truncatedRecord, detail: "LoRaTap version \(version), length \(length) (of \(d.count) bytes): not a header this reader knows", at: at))
             return
         }
         var r = TraceRecord(format: .pcap, source: at)
@@ -215,15 +224,32 @@ public final class PcapReader: TraceReader {
         r.bandwidthHz = Int(d[s + 8]) * 125_000
         r.spreadingFactor = Int(d[s + 9])
         let snr = Double(Int8(bitPattern: d[s + 13])) / 4
-        let packetRSSI = d[s + 10]
-        let rssi: Double? = packetRSSI == 255 ? nil : (snr >= 0 ? -139 + Double(packetRSSI) : -139 + Double(packetRSSI) / 4)
-        if version == 1, length >= 23 {
-            let cr = d[s + 21]
+        let packetRSSI = d[s + 10], currentRSSI = d[s + 12]
+        var rssi: Double? = packetRSSI == 255 ? nil : (snr >= 0 ? -139 + Double(packetRSSI) : -139 + Double(packetRSSI) / 4)
+        var gateway = "capture"
+        if version == 1 {
+            // The packet RSSI, else the current RSSI (what packet-forwarder converters fill in).
+            if rssi == nil, currentRSSI != 255 { rssi = -139 + Double(currentRSSI) }
+            let eui = d[(s + 15)..<(s + 23)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            if eui != 0 { gateway = EUI64(eui).description }
+            let flags = d[s + 27]
+            if flags & 0x10 != 0 { r.crc = .bad } else if flags & 0x08 != 0 { r.crc = .ok } else if flags & 0x20 != 0 { r.crc = CRCStatus.none }
+            // IQ inversion (0x02) is not read as the direction: converters set it per receiving gateway, not per
+            // packet; the frame's MType says which way it went.
+            let cr = d[s + 28]
             if (5...8).contains(cr) { r.codingRate = "4/\(cr)" }
+            if flags & 0x01 != 0 {
+                // FSK: the bit rate instead of a LoRa data rate.
+                r.fskBitrate = Int(UInt16(d[s + 29]) << 8 | UInt16(d[s + 30]))
+                r.spreadingFactor = nil
+                r.bandwidthHz = nil
+                if r.fskBitrate == 0 { r.fskBitrate = 50_000 }
+            }
+            r.channel = Int(d[s + 31])
         }
-        r.receptions = [GatewayReception(gateway: "capture", rssi: rssi, snr: snr)]
+        r.receptions = [GatewayReception(gateway: gateway, rssi: rssi, snr: r.fskBitrate == nil ? snr : nil)]
         r.phyPayload = Array(d[(s + length)...])
-        if d[s + 14] != 0x34 {
+        if d[s + 14] != 0x34 && r.fskBitrate == nil {
             queue.append(.rejected(reason: .notLoRaWAN, detail: String(format: "sync word 0x%02x (LoRaWAN uses 0x34)", d[s + 14]), at: at))
             return
         }

@@ -13,35 +13,48 @@ public enum TraceFormatChoice: String, Sendable, CaseIterable {
 }
 
 public enum TraceReaders {
-    /// A reader for a file: the format from `choice`, or recognised from the content.
+    /// How many bytes are looked at to recognise a format (a pretty-printed document may put its telling field
+    /// far from the start).
+    static let detectionPrefix = 64 * 1024
+
+    /// A reader for a file (`-` for standard input): the format from `choice`, or recognised from the content.
+    /// The file is opened once: pipes and process substitution work, the bytes looked at are not read twice.
     public static func open(path: String, choice: TraceFormatChoice = .auto, userLinkType: UInt32? = nil,
                             gateway: String = "gateway") throws(InputError) -> TraceReader {
+        let input = try ByteInput(path: path)
         var format = choice
-        if format == .auto { format = try detect(path: path) }
+        if format == .auto { format = try detect(try input.peek(detectionPrefix), name: input.path) }
         switch format {
-        case .pcap: return try PcapReader(path: path, userLinkType: userLinkType)
-        case .serial: return try SessionLogReader(path: path)
-        case .semtech: return try JSONTraceReader(path: path, format: .semtech, gateway: gateway)
-        case .tts: return try JSONTraceReader(path: path, format: .tts, gateway: gateway)
-        case .chirpstack: return try JSONTraceReader(path: path, format: .chirpstack, gateway: gateway)
-        case .auto: throw InputError("cannot tell the trace format; give --format", at: .file(path))
+        case .pcap: return PcapReader(input: input, userLinkType: userLinkType)
+        case .serial: return SessionLogReader(input: input)
+        case .semtech: return JSONTraceReader(input: input, format: .semtech, gateway: gateway)
+        case .tts: return JSONTraceReader(input: input, format: .tts, gateway: gateway)
+        case .chirpstack: return JSONTraceReader(input: input, format: .chirpstack, gateway: gateway)
+        case .auto: throw InputError("cannot tell the trace format; give --format", at: .file(input.path))
         }
     }
 
-    /// Recognises the format from the first bytes (after gzip).
+    /// Recognises the format of a file from its first bytes (after gzip).
     public static func detect(path: String) throws(InputError) -> TraceFormatChoice {
-        let head = try LineInput.peek(path: path)
+        let input = try ByteInput(path: path)
+        defer { input.close() }
+        return try detect(try input.peek(detectionPrefix), name: input.path)
+    }
+
+    /// Recognises the format from the first bytes of a stream.
+    public static func detect(_ head: [UInt8], name: String) throws(InputError) -> TraceFormatChoice {
         if head.count >= 4 {
             let m = UInt32(head[0]) << 24 | UInt32(head[1]) << 16 | UInt32(head[2]) << 8 | UInt32(head[3])
             if [0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1, 0x0A0D_0D0A].contains(m) { return .pcap }
         }
+        guard !head.isEmpty else { throw InputError("the trace is empty: no bytes to read", at: .file(name)) }
         let text = String(decoding: head, as: UTF8.self)
         if text.hasPrefix("# loraharness session log") { return .serial }
-        if text.contains("\"rxpk\"") { return .semtech }
-        if text.contains("\"uplink_message\"") { return .tts }
+        if text.contains("\"rxpk\"") || text.contains("\"txpk\"") { return .semtech }
+        if text.contains("\"uplink_message\"") || text.contains("\"end_device_ids\"") { return .tts }
         if text.contains("\"deviceInfo\"") || text.contains("\"deduplicationId\"") { return .chirpstack }
         throw InputError("cannot tell the trace format from its content (not pcap, pcapng, a session log, Semtech rxpk, "
-                         + "The Things Stack or ChirpStack JSON); give --format", at: .file(path))
+                         + "The Things Stack or ChirpStack JSON); give --format", at: .file(name))
     }
 }
 
@@ -121,8 +134,9 @@ public enum TraceTime {
 
 // MARK: - JSON lines
 
-/// Semtech packet-forwarder `rxpk` lines, The Things Stack v3 uplink messages and ChirpStack v4 uplink events, as
-/// NDJSON (one message per line, streamed) or one JSON document (an array of messages, read whole).
+/// Semtech packet-forwarder `rxpk` and `txpk` lines, The Things Stack v3 messages and ChirpStack v4 events, as
+/// NDJSON (one message per line, streamed) or as one JSON document (an array of messages, or one pretty-printed
+/// object as copied from a console or documentation, read whole).
 public final class JSONTraceReader: TraceReader {
     let format: TraceRecord.Format
     let gateway: String
@@ -134,11 +148,33 @@ public final class JSONTraceReader: TraceReader {
     private let tape = JSONTape()
     private var wholeDocument: [JSONView]?
     private var documentIndex = 0
+    /// Lines kept while finding out whether a first object spans several lines; replayed one by one when the
+    /// whole is not one document either.
+    private var heldLines: [(number: Int, bytes: [UInt8])] = []
+    private var heldIndex = 0
+    private var sawContent = false
+    /// A document read whole is bounded (NDJSON streams without limit).
+    static let maxDocumentBytes = 256 << 20
 
-    init(path: String, format: TraceRecord.Format, gateway: String) throws(InputError) {
+    init(input: ByteInput, format: TraceRecord.Format, gateway: String) {
         self.format = format
         self.gateway = gateway
-        lines = try LineInput(path: path)
+        lines = LineInput(input: input)
+    }
+
+    convenience init(path: String, format: TraceRecord.Format, gateway: String) throws(InputError) {
+        self.init(input: try ByteInput(path: path), format: format, gateway: gateway)
+    }
+
+    private func nextLine() throws(InputError) -> (number: Int, bytes: ArraySlice<UInt8>)? {
+        if heldIndex < heldLines.count {
+            let l = heldLines[heldIndex]
+            heldIndex += 1
+            if heldIndex == heldLines.count { heldLines = []; heldIndex = 0 }
+            return (l.number, l.bytes[...])
+        }
+        guard let raw = try lines.next() else { return nil }
+        return (lines.lineNumber, raw)
     }
 
     public func next() throws(InputError) -> TraceItem? {
@@ -157,25 +193,18 @@ public final class JSONTraceReader: TraceReader {
                 handle(v, at: .field(file: lines.path, line: 1, field: "[\(documentIndex - 1)]"))
                 continue
             }
-            guard let raw = try lines.next() else {
+            guard let (number, raw) = try nextLine() else {
                 if lines.truncated && !reportedTruncation { reportedTruncation = true; return .truncatedGzip(lines.path, at: lines.offset) }
                 return nil
             }
-            let at = InputLocation.line(file: lines.path, line: lines.lineNumber)
+            let at = InputLocation.line(file: lines.path, line: number)
             guard let first = raw.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { continue }
-            if lines.lineNumber == 1 && raw[first] == UInt8(ascii: "[") {
-                // One JSON document holding an array: read it whole.
-                var all = Array(raw)
-                while let more = try lines.next() { all += [0x0A] + more }
-                do throws(JSONParser.Failure) {
-                    let doc = try tape.parse(all[...])
-                    guard doc.isArray else { throw JSONParser.Failure(message: "not an array", offset: 0) }
-                    wholeDocument = doc.elements
-                } catch {
-                    queue.append(.rejected(reason: .malformedLine, detail: "not valid JSON: \(error.message)", at: .byteOffset(source: lines.path, offset: error.offset)))
-                    wholeDocument = []
+            if !sawContent {
+                sawContent = true
+                if raw[first] == UInt8(ascii: "[") || raw[first] == UInt8(ascii: "{") {
+                    if try readDocument(firstLine: number, raw) { continue }
+                    continue   // not one document: its lines are held and read one by one
                 }
-                continue
             }
             // A packet-forwarder log line may carry a prefix (`JSON up: {...}`): the JSON starts at the first brace.
             guard let brace = raw.firstIndex(of: UInt8(ascii: "{")) else {
@@ -184,13 +213,77 @@ public final class JSONTraceReader: TraceReader {
                 continue
             }
             do {
-                handle(try tape.parse(raw[brace...]), at: at)
+                let v = try tape.parse(raw[brace...])
+                // A sniffer's log names the gateway before the JSON: `0xB827EBAFAC000001: {"rxpk":…}`.
+                if format == .semtech, let eui = JSONTraceReader.gatewayPrefix(raw[raw.startIndex..<brace]) {
+                    semtech(v, at: at, gateway: eui)
+                } else {
+                    handle(v, at: at)
+                }
             } catch {
+                // A forwarder's own message that happens to hold a brace is a log line, not a broken record.
+                if format == .semtech && brace != first && !JSONTraceReader.mentionsPacket(raw) { queue.append(.skipped); continue }
                 queue.append(.rejected(reason: .malformedLine, detail: "not valid JSON: \(error.message) at column \(error.offset + brace - raw.startIndex + 1)", at: at))
             }
         }
         queueHead = 1
         return queue[0]
+    }
+
+    /// A gateway EUI written before a line's JSON (`0xB827EBAFAC000001: `), as the EUI's 16 hex digits.
+    static func gatewayPrefix(_ p: ArraySlice<UInt8>) -> String? {
+        var t = String(decoding: p, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        guard t.hasSuffix(":") else { return nil }
+        t.removeLast()
+        if t.hasPrefix("0x") || t.hasPrefix("0X") { t.removeFirst(2) }
+        guard t.count == 16, let e = try? EUI64(hex: t) else { return nil }
+        return e.description
+    }
+
+    /// Whether a line names a packet-forwarder record (so that a broken one is reported, not skipped).
+    static func mentionsPacket(_ raw: ArraySlice<UInt8>) -> Bool {
+        let t = String(decoding: raw, as: UTF8.self)
+        return t.contains("rxpk") || t.contains("txpk") || t.contains("JSON up") || t.contains("JSON down")
+    }
+
+    /// The first line opens an array, or an object that does not close on its line: read the whole input as one
+    /// document. True when it was one; false when the lines were held to be read one by one (NDJSON whose first
+    /// line happens to be broken).
+    private func readDocument(firstLine: Int, _ raw: ArraySlice<UInt8>) throws(InputError) -> Bool {
+        let isArray = raw.first(where: { $0 != 0x20 && $0 != 0x09 }) == UInt8(ascii: "[")
+        if !isArray {
+            // One object on its line: NDJSON.
+            if (try? tape.parse(raw)) != nil { heldLines = [(firstLine, Array(raw))]; heldIndex = 0; return false }
+        }
+        var all = Array(raw)
+        var held: [(Int, [UInt8])] = [(firstLine, Array(raw))]
+        while let more = try lines.next() {
+            all.append(0x0A)
+            all += more
+            held.append((lines.lineNumber, Array(more)))
+            if all.count > JSONTraceReader.maxDocumentBytes {
+                throw InputError("a JSON document over \(JSONTraceReader.maxDocumentBytes >> 20) MiB is not read whole; write it as NDJSON (one record per line)", at: .file(lines.path))
+            }
+        }
+        do throws(JSONParser.Failure) {
+            let doc = try tape.parse(all[...])
+            wholeDocument = doc.isArray ? doc.elements : [doc]
+            return true
+        } catch {
+            // An array, or an object whose first line parsed without error up to its end: one broken document, one
+            // rejection with its place. An error within the first line: NDJSON whose first line is broken.
+            if isArray || error.offset > raw.count {
+                var line = 1
+                for b in all.prefix(error.offset) where b == 0x0A { line += 1 }
+                queue.append(.rejected(reason: .malformedLine, detail: "not valid JSON: \(error.message) (the document from line \(firstLine), byte \(error.offset))",
+                                       at: .line(file: lines.path, line: firstLine + line - 1)))
+                wholeDocument = []
+                return true
+            }
+            heldLines = held
+            heldIndex = 0
+            return false
+        }
     }
 
     func handle(_ v: JSONView, at: InputLocation) {
@@ -202,9 +295,54 @@ public final class JSONTraceReader: TraceReader {
         }
     }
 
-    // Semtech packet forwarder (PROTOCOL.TXT, section 4): {"rxpk":[{time, tmst, freq, datr, codr, rssi, lsnr, size, data}]}.
+    // Semtech packet forwarder (PROTOCOL.TXT, sections 4 and 6): {"rxpk":[…]} upstream, {"txpk":{…}} downstream
+    // (the forwarder logs what it was told to send as `JSON down:`), {"stat":{…}} the gateway's status.
     func semtech(_ v: JSONView, at: InputLocation, gateway: String) {
-        queue += JSONTraceReader.rxpk(v, at: at, gateway: gateway)
+        if let tx = v["txpk"] {
+            // One object (PROTOCOL.TXT); some servers send an array of them.
+            if tx.isArray { queue += tx.elements.map { JSONTraceReader.txpk($0, at: at, gateway: gateway) } } else { queue.append(JSONTraceReader.txpk(tx, at: at, gateway: gateway)) }
+            return
+        }
+        let items = JSONTraceReader.rxpk(v, at: at, gateway: gateway)
+        queue += items.isEmpty ? [.skipped] : items
+    }
+
+    /// The radio settings of an rxpk or txpk: `modu`, `datr` (`SF7BW125` for LoRa, a bit rate for FSK), `codr`.
+    static func radio(_ p: JSONView, _ name: String, into r: inout TraceRecord, fields: inout FieldReader) -> TraceItem? {
+        if let f = p["freq"] {
+            if let mhz = f.number, mhz.isFinite, mhz > 0, mhz < 10_000 { r.frequencyHz = Int64((mhz * 1e6 / 100).rounded()) * 100 } else {
+                fields.errors.append("\(name).freq \(f.number.map(numberText) ?? "(not a number)") is not a frequency in MHz")
+            }
+        }
+        let modu = p["modu"]?.string ?? "LORA"
+        switch modu {
+        case "FSK":
+            // LoRaWAN's FSK data rate (EU868 DR7): `datr` is the bit rate as a number.
+            if let d = p["datr"] {
+                if let bps = d.number, bps.isFinite, bps >= 1, bps <= 1_000_000, bps == bps.rounded() { r.fskBitrate = Int(bps) } else {
+                    fields.errors.append("\(name).datr \(d.number.map(numberText) ?? d.string.map { "'\($0)'" } ?? "(not a number)") is not an FSK bit rate")
+                }
+            } else {
+                r.fskBitrate = 50_000
+            }
+        case "LORA":
+            if let datr = p["datr"] {
+                // "SF7BW125": the bandwidth in kHz stays a small number (a long one is not a bandwidth, not an overflow).
+                let u = datr.string?.uppercased() ?? ""
+                if let sfr = u.range(of: "SF"), let bwr = u.range(of: "BW"), sfr.upperBound <= bwr.lowerBound,
+                   let sf = Int(u[sfr.upperBound..<bwr.lowerBound]), u[bwr.upperBound...].count <= 4, let khz = Int(u[bwr.upperBound...]) {
+                    r.spreadingFactor = sf
+                    r.bandwidthHz = khz * 1000
+                } else {
+                    fields.errors.append("\(name).datr \(datr.string.map { "'\($0)'" } ?? "(not a string)") is not a LoRa data rate such as SF7BW125")
+                }
+            }
+            // "OFF": the forwarder had no coding rate to report (a packet it could not read whole).
+            if let codr = p["codr"]?.string, codr != "OFF" { r.codingRate = codr }
+        default:
+            return .rejected(reason: .notLoRaWAN, detail: "\(name): \(modu) modulation (LoRaWAN uses LORA or FSK)", at: r.source)
+        }
+        return nil
     }
 
     static func rxpk(_ v: JSONView, at: InputLocation, gateway: String) -> [TraceItem] {
@@ -222,29 +360,21 @@ public final class JSONTraceReader: TraceReader {
                 out.append(.rejected(reason: .truncatedRecord, detail: "rxpk[\(i)]: size \(numberText(size)) but \(bytes.count) bytes of data", at: here))
                 continue
             }
-            if let modu = p["modu"]?.string, modu != "LORA" { out.append(.rejected(reason: .notLoRaWAN, detail: "\(modu) modulation", at: here)); continue }
-            if let stat = p["stat"]?.number, stat != 1 { out.append(.rejected(reason: .badFrame, detail: "CRC \(stat == -1 ? "failed" : "absent") (stat \(numberText(stat)))", at: here)); continue }
             var r = TraceRecord(format: .semtech, source: here)
             var fields = FieldReader()
             r.phyPayload = bytes
+            if let bad = radio(p, "rxpk[\(i)]", into: &r, fields: &fields) { out.append(bad); continue }
+            // stat: 1 CRC OK, -1 CRC failed, 0 no CRC.
+            if let stat = p["stat"] {
+                switch stat.number {
+                case 1: r.crc = .ok
+                case -1: r.crc = .bad
+                case 0: r.crc = CRCStatus.none
+                default: fields.errors.append("rxpk[\(i)].stat \(stat.number.map(numberText) ?? "(not a number)") is not 1, 0 or -1")
+                }
+            }
             r.time = fields.time(p["time"], "rxpk[\(i)].time")
-            if let f = p["freq"] {
-                if let mhz = f.number, mhz.isFinite, mhz > 0, mhz < 10_000 { r.frequencyHz = Int64((mhz * 1e6 / 100).rounded()) * 100 } else {
-                    fields.errors.append("rxpk[\(i)].freq \(f.number.map(numberText) ?? "(not a number)") is not a frequency in MHz")
-                }
-            }
-            if let datr = p["datr"] {
-                // "SF7BW125"
-                let u = datr.string?.uppercased() ?? ""
-                if let sfr = u.range(of: "SF"), let bwr = u.range(of: "BW"), sfr.upperBound <= bwr.lowerBound,
-                   let sf = Int(u[sfr.upperBound..<bwr.lowerBound]), let khz = Int(u[bwr.upperBound...]) {
-                    r.spreadingFactor = sf
-                    r.bandwidthHz = khz * 1000
-                } else {
-                    fields.errors.append("rxpk[\(i)].datr \(datr.string.map { "'\($0)'" } ?? "(not a string)") is not a LoRa data rate such as SF7BW125")
-                }
-            }
-            if let codr = p["codr"]?.string { r.codingRate = codr }
+            if let c = p["chan"]?.number, c.isFinite, c >= 0, c < 256 { r.channel = Int(c) }
             var rssi: Double?, snr: Double?
             if let x = p["rssi"]?.number { rssi = x }
             if let x = p["lsnr"]?.number { snr = x }
@@ -258,14 +388,52 @@ public final class JSONTraceReader: TraceReader {
         return out
     }
 
+    /// A downlink the forwarder was told to send (PULL_RESP `txpk`, PROTOCOL.TXT §6): the PHYPayload and its radio
+    /// settings; the time is the gateway's own counter (`tmst`) or GPS time, so none is kept.
+    static func txpk(_ p: JSONView, at: InputLocation, gateway: String) -> TraceItem {
+        guard let data = p["data"]?.string else { return .rejected(reason: .malformedLine, detail: "txpk has no data", at: at) }
+        guard let bytes = try? Base64.decode(data) else { return .rejected(reason: .invalidBase64, detail: "txpk.data is not base64", at: at) }
+        if let size = p["size"]?.number, size != Double(bytes.count) {
+            return .rejected(reason: .truncatedRecord, detail: "txpk: size \(numberText(size)) but \(bytes.count) bytes of data", at: at)
+        }
+        var r = TraceRecord(format: .semtech, source: at)
+        var fields = FieldReader()
+        r.uplink = false
+        r.phyPayload = bytes
+        if let bad = radio(p, "txpk", into: &r, fields: &fields) { return bad }
+        // Downlinks are sent without a payload CRC (`ncrc` true, the LoRaWAN default for downlinks).
+        r.crc = CRCStatus.none
+        r.receptions = [GatewayReception(gateway: gateway, rssi: nil, snr: nil)]
+        return .checked(r, fields.errors)
+    }
+
+    /// The Things Stack messages other than uplinks (ApplicationUp's other members), counted by kind.
+    static let ttsEvents = ["join_accept", "downlink_ack", "downlink_nack", "downlink_sent", "downlink_failed", "downlink_queued",
+                            "downlink_queue_invalidated", "location_solved", "service_data", "uplink_normalized"]
+
     // The Things Stack v3 uplink message (as.up.data.forward, storage integration, webhooks): top level, under
-    // "result", or under "data". Zero values are omitted by The Things Stack: a missing f_cnt is 0.
+    // "result", or under "data". Protocol Buffers' JSON omits zero values: a missing f_cnt or f_port is 0.
     func tts(_ v: JSONView, at: InputLocation) {
         var m = v
         if let r = v["result"] { m = r }
-        if let d = m["data"], d["uplink_message"] != nil { m = d }
+        if let d = m["data"], d["end_device_ids"] != nil || d["uplink_message"] != nil { m = d }
         guard let up = m["uplink_message"] else {
-            queue.append(.rejected(reason: .malformedLine, detail: "no uplink_message", at: at))
+            if let kind = JSONTraceReader.ttsEvents.first(where: { m[$0] != nil }) {
+                var r = TraceRecord(format: .tts, source: at)
+                var fields = FieldReader()
+                r.event = kind
+                r.uplink = false
+                r.time = fields.time(m["received_at"] ?? m[kind]?["received_at"], "received_at")
+                if let ids = m["end_device_ids"] {
+                    r.devEUI = fields.hex(ids["dev_eui"], "end_device_ids.dev_eui") { (s: String) throws(InputError) in try EUI64(hex: s) }
+                    r.devAddr = fields.hex(ids["dev_addr"], "end_device_ids.dev_addr") { (s: String) throws(InputError) in try DevAddr(hex: s) }
+                }
+                if let fc = m[kind]?["f_cnt"] { r.fcnt = fields.integer(fc, "\(kind).f_cnt", in: 0...Int64(UInt32.max)).map { UInt32($0) } }
+                queue.append(.checked(r, fields.errors))
+                return
+            }
+            queue.append(.rejected(reason: .malformedLine, detail: "no uplink_message nor another The Things Stack message ("
+                                   + JSONTraceReader.ttsEvents.joined(separator: ", ") + ")", at: at))
             return
         }
         var r = TraceRecord(format: .tts, source: at)
@@ -275,7 +443,7 @@ public final class JSONTraceReader: TraceReader {
             r.devEUI = fields.hex(ids["dev_eui"], "end_device_ids.dev_eui") { (s: String) throws(InputError) in try EUI64(hex: s) }
             r.devAddr = fields.hex(ids["dev_addr"], "end_device_ids.dev_addr") { (s: String) throws(InputError) in try DevAddr(hex: s) }
         }
-        r.fport = fields.integer(up["f_port"], "f_port", in: 0...255).map { UInt8($0) }
+        r.fport = fields.integer(up["f_port"], "f_port", in: 0...255).map { UInt8($0) } ?? 0
         r.fcnt = UInt32(fields.integer(up["f_cnt"], "f_cnt", in: 0...Int64(UInt32.max)) ?? 0)
         if let b = up["frm_payload"]?.string {
             guard let bytes = try? Base64.decode(b) else {
@@ -287,13 +455,15 @@ public final class JSONTraceReader: TraceReader {
             r.frmPayload = []
         }
         if let md = up["rx_metadata"]?.elements {
-            for g in md {
+            for (i, g) in md.enumerated() {
                 var id = "?"
                 if let s = g["gateway_ids"]?["gateway_id"]?.string { id = s }
                 var rssi: Double?, snr: Double?
                 if let x = (g["rssi"] ?? g["channel_rssi"])?.number { rssi = x }
                 if let x = g["snr"]?.number { snr = x }
                 r.receptions.append(GatewayReception(gateway: id, rssi: rssi, snr: snr))
+                // Without received_at, the first gateway's reception time.
+                if r.time == nil, let t = g["time"] { r.time = fields.time(t, "rx_metadata[\(i)].time") }
             }
         }
         if let s = up["settings"] {
@@ -302,6 +472,8 @@ public final class JSONTraceReader: TraceReader {
                 r.spreadingFactor = fields.integer(lora["spreading_factor"], "spreading_factor", in: 0...255).map { Int($0) }
                 r.bandwidthHz = fields.integer(lora["bandwidth"], "bandwidth", in: 0...10_000_000).map { Int($0) }
                 if let cr = lora["coding_rate"]?.string { r.codingRate = cr }
+            } else if let fsk = s["data_rate"]?["fsk"] {
+                r.fskBitrate = fields.integer(fsk["bit_rate"], "fsk.bit_rate", in: 1...1_000_000).map { Int($0) } ?? 50_000
             }
             // Older releases put the coding rate beside the data rate.
             if r.codingRate == nil, let cr = s["coding_rate"]?.string { r.codingRate = cr }
@@ -317,7 +489,21 @@ public final class JSONTraceReader: TraceReader {
         queue.append(.checked(r, fields.errors))
     }
 
-    // ChirpStack v4 uplink event (JSON integration "up").
+    /// ChirpStack v4 integration events other than `up`, told apart by the fields only they carry (the event type
+    /// is in the MQTT topic or HTTP query, not the body): ChirpStack's integration.proto.
+    static func chirpstackKind(_ v: JSONView) -> String {
+        if v["rxInfo"] != nil || v["txInfo"] != nil && v["queueItemId"] == nil && v["downlinkId"] == nil || v["fCnt"] != nil || v["dr"] != nil || v["data"] != nil { return "up" }
+        if v["downlinkId"] != nil || v["gatewayId"] != nil && v["queueItemId"] != nil { return "txack" }
+        if v["acknowledged"] != nil || v["queueItemId"] != nil { return "ack" }
+        if v["level"] != nil || v["code"] != nil && v["description"] != nil { return "log" }
+        if v["margin"] != nil || v["batteryLevel"] != nil || v["externalPowerSource"] != nil || v["batteryLevelUnavailable"] != nil { return "status" }
+        if v["location"] != nil { return "location" }
+        if v["integrationName"] != nil || v["eventType"] != nil { return "integration" }
+        if v["devAddr"] != nil { return "join" }
+        return "up"
+    }
+
+    // ChirpStack v4 events (JSON integration): `up`, and the others counted by kind.
     func chirpstack(_ v: JSONView, at: InputLocation) {
         guard let info = v["deviceInfo"] else {
             queue.append(.rejected(reason: .malformedLine, detail: "no deviceInfo", at: at))
@@ -328,7 +514,15 @@ public final class JSONTraceReader: TraceReader {
         r.time = fields.time(v["time"], "time")
         r.devEUI = fields.hex(info["devEui"], "deviceInfo.devEui") { (s: String) throws(InputError) in try EUI64(hex: s) }
         r.devAddr = fields.hex(v["devAddr"], "devAddr") { (s: String) throws(InputError) in try DevAddr(hex: s) }
-        r.fport = fields.integer(v["fPort"], "fPort", in: 0...255).map { UInt8($0) }
+        let kind = JSONTraceReader.chirpstackKind(v)
+        guard kind == "up" else {
+            r.event = kind
+            r.uplink = false
+            if let fc = v["fCntDown"] { r.fcnt = fields.integer(fc, "fCntDown", in: 0...Int64(UInt32.max)).map { UInt32($0) } ?? 0 }
+            queue.append(.checked(r, fields.errors))
+            return
+        }
+        r.fport = fields.integer(v["fPort"], "fPort", in: 0...255).map { UInt8($0) } ?? 0
         r.fcnt = UInt32(fields.integer(v["fCnt"], "fCnt", in: 0...Int64(UInt32.max)) ?? 0)
         if let b = v["data"]?.string {
             guard let bytes = try? Base64.decode(b) else {
@@ -340,13 +534,14 @@ public final class JSONTraceReader: TraceReader {
             r.frmPayload = []
         }
         if let rx = v["rxInfo"]?.elements {
-            for g in rx {
+            for (i, g) in rx.enumerated() {
                 var id = "?"
                 if let s = g["gatewayId"]?.string { id = s }
                 var rssi: Double?, snr: Double?
                 if let x = g["rssi"]?.number { rssi = x }
                 if let x = g["snr"]?.number { snr = x }
                 r.receptions.append(GatewayReception(gateway: id, rssi: rssi, snr: snr))
+                if r.time == nil, let t = g["gwTime"] ?? g["nsTime"] { r.time = fields.time(t, "rxInfo[\(i)].gwTime") }
             }
         }
         if let tx = v["txInfo"] {
@@ -355,6 +550,8 @@ public final class JSONTraceReader: TraceReader {
                 r.spreadingFactor = fields.integer(lora["spreadingFactor"], "spreadingFactor", in: 0...255).map { Int($0) }
                 r.bandwidthHz = fields.integer(lora["bandwidth"], "bandwidth", in: 0...10_000_000).map { Int($0) }
                 if let cr = lora["codeRate"]?.string { r.codingRate = cr.replacingOccurrences(of: "CR_", with: "").replacingOccurrences(of: "_", with: "/") }
+            } else if let fsk = tx["modulation"]?["fsk"] {
+                r.fskBitrate = fields.integer(fsk["datarate"], "fsk.datarate", in: 1...1_000_000).map { Int($0) } ?? 50_000
             }
         }
         queue.append(.checked(r, fields.errors))
@@ -371,7 +568,7 @@ public final class SessionLogReader: TraceReader {
     private var lastTX: (start: Int64, end: Int64)?
     private var reportedTruncation = false
 
-    init(path: String) throws(InputError) { lines = try LineInput(path: path) }
+    init(input: ByteInput) { lines = LineInput(input: input) }
 
     public func next() throws(InputError) -> TraceItem? {
         while true {

@@ -38,7 +38,16 @@ public struct TraceRecord: Sendable, Equatable {
     public var frmPayload: [UInt8]?
     /// Airtime the capture states (The Things Stack's consumed_airtime; the harness's TX times).
     public var statedAirtime: Nanoseconds?
+    /// False for what a gateway sent (a packet forwarder's `txpk`) or a network server's downlink events.
     public var uplink = true
+    /// FSK (EU868 DR7): the bit rate; LoRa fields are then absent.
+    public var fskBitrate: Int?
+    /// What the radio said of the payload CRC (packet-forwarder `stat`, LoRaTap v1 flags); nil when not stated.
+    public var crc: CRCStatus?
+    /// The modem's IF channel (packet-forwarder `chan`, LoRaTap v1 `if_channel`).
+    public var channel: Int?
+    /// A network-server event that is not an uplink (`join_accept`, `downlink_ack`, ChirpStack `txack`, …): its kind.
+    public var event: String?
 
     public init(format: Format, source: InputLocation) { self.format = format; self.source = source }
 
@@ -48,6 +57,11 @@ public struct TraceRecord: Sendable, Equatable {
         if let devAddr { return "addr:" + devAddr.description }
         return nil
     }
+}
+
+/// The payload CRC as the receiving radio reported it.
+public enum CRCStatus: String, Sendable, Codable {
+    case ok, bad, none
 }
 
 /// What a reader yields: a record, or a piece of input it could not use (counted, with where and why).
@@ -71,12 +85,17 @@ public enum RejectReason: String, Sendable, Codable, CaseIterable {
     case unsupportedLinkType = "unsupported_link_type"
     /// A field with a value it cannot have (a time that is not one, SF 99, a negative counter).
     case invalidField = "invalid_field"
+    /// The radio received the packet with a failed payload CRC (packet-forwarder `stat: -1`, LoRaTap v1 CRC bad).
+    case crcFailed = "crc_failed"
+    /// A Class B beacon whose CRCs do not hold.
+    case badBeacon = "bad_beacon"
 }
 
 extension TraceRecord {
     /// The first radio setting outside what LoRa allows, described; nil when every one given is valid.
     public var invalidRadioSetting: String? {
         if let sf = spreadingFactor, !(5...12).contains(sf) { return "spreading factor \(sf) (LoRa has SF5 to SF12)" }
+        if let b = fskBitrate, !(1...1_000_000).contains(b) { return "FSK bit rate \(b) bit/s" }
         if let bw = bandwidthHz, LoRaBandwidth(hertz: bw) == nil {
             return "bandwidth \(bw) Hz (not a LoRa bandwidth)"
         }

@@ -59,11 +59,17 @@ public struct ValidationOptions: Sendable {
             let at = InputLocation.line(file: path, line: lines.lineNumber)
             let v: JSONValue
             do { v = try JSONParser.parse(Array(raw)) } catch { throw InputError("not valid JSON: \(error.message)", at: at) }
-            guard case .string(let e)? = v["dev_eui"], let eui = try? EUI64(hex: e), case .number(let f)? = v["fcnt"] else {
-                throw InputError("an expected line needs dev_eui and fcnt", at: at)
+            let device: String
+            if case .string(let e)? = v["dev_eui"], let eui = try? EUI64(hex: e) { device = eui.description }
+            else if case .string(let a)? = v["dev_addr"], let addr = try? DevAddr(hex: a) { device = "addr:" + addr.description }
+            else { throw InputError("an expected line needs dev_eui (or dev_addr) and fcnt", at: at) }
+            guard case .number(let f)? = v["fcnt"], f >= 0, f <= Double(UInt32.max), f == f.rounded() else {
+                throw InputError("an expected line needs fcnt, a whole number from 0 to 4294967295", at: at)
             }
             let value: JSONValue = v["decoded"] ?? (v["error"].map { .object(["error": $0]) } ?? .null)
-            expected["\(eui.description)/\(Int64(f))"] = (value, lines.lineNumber)
+            let key = "\(device)/\(Int64(f))"
+            if let first = expected[key] { throw InputError("\(device) FCnt \(Int64(f)) is already expected at line \(first.line)", at: at) }
+            expected[key] = (value, lines.lineNumber)
         }
     }
 }
@@ -81,6 +87,10 @@ public struct DeviceFindings: Sendable, Codable, Equatable {
     public var lost = 0
     public var resets = 0
     public var replays = 0
+    public var wraps = 0
+    public var downlinks = 0
+    public var downlinksLost = 0
+    public var joinAccepts = 0
     public var micValid = 0
     public var micInvalid = 0
     public var unverified = 0
@@ -111,7 +121,20 @@ public struct TraceReport: Sendable, Codable {
     public var gatewayCopies = 0
     public var repeats = 0
     public var joinRequests = 0
+    public var joinAccepts = 0
+    /// Join-accepts matched to a captured join-request: their OTAA session keys derived, the device's frames checked with them.
+    public var sessionsDerived = 0
+    public var rejoinRequests = 0
     public var downlinks = 0
+    public var downlinkRepeats = 0
+    /// FCntDown gaps (downlinks sent through gateways the capture does not cover, or lost).
+    public var downlinksLost = 0
+    public var proprietary = 0
+    public var beacons = 0
+    /// Network-server events that are not uplinks (`join_accept`, `downlink_ack`, ChirpStack `txack`, …), by kind.
+    public var events: [String: Int] = [:]
+    /// Frames received without a payload CRC (the radio could not check them; the MIC still does with keys).
+    public var withoutCRC = 0
     public var micValid = 0
     public var micInvalid = 0
     public var unverified = 0
@@ -120,6 +143,8 @@ public struct TraceReport: Sendable, Codable {
     public var lost = 0
     public var resets = 0
     public var replays = 0
+    /// 16-bit counters that wrapped past 65,535 (the session's 32-bit counter went on).
+    public var wraps = 0
     public var airtimeChecked = 0
     public var airtimeMismatches = 0
     public var dutyCycleViolations = 0
@@ -131,8 +156,12 @@ public struct TraceReport: Sendable, Codable {
     public var expectedMismatched = 0
     public var expectedMissing = 0
     public var unexpected = 0
+    /// Entries in the expected file (nil without one): an expected file without entries checks nothing and fails.
+    public var expectedEntries: Int?
     /// The first problems, with where they are (keys never appear).
     public var problems: [String] = []
+    /// The first rejection with its place (the problems list also holds notices).
+    public var firstRejection: String?
     public var devices: [DeviceFindings] = []
     public var passed = true
 
@@ -143,14 +172,24 @@ public struct TraceReport: Sendable, Codable {
         if !rejectedByReason.isEmpty {
             out.append("  rejected    " + rejectedByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
-        out.append("  accepted    \(uplinks) uplinks (+\(gatewayCopies) gateway copies merged, \(repeats) repeats), \(joinRequests) join-requests, \(downlinks) downlinks")
+        out.append("  accepted    \(uplinks) uplinks (+\(gatewayCopies) gateway copies merged, \(repeats) repeats), \(joinRequests) join-requests, \(joinAccepts) join-accepts, \(downlinks) downlinks"
+                   + (rejoinRequests > 0 ? ", \(rejoinRequests) rejoin-requests" : "") + (proprietary > 0 ? ", \(proprietary) proprietary" : "")
+                   + (beacons > 0 ? ", \(beacons) beacons" : ""))
+        if !events.isEmpty {
+            out.append("  events      " + events.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
         out.append("  MIC         \(micValid) valid, \(micInvalid) invalid, \(unverified) unverified (no keys for the device, or a network-server export)"
                    + (unknownDevices > 0 ? "; \(unknownDevices) devices not in the keys file" : ""))
-        out.append("  counters    \(lost) uplinks lost (FCnt gaps), \(resets) counter resets, \(replays) replays")
+        out.append("  counters    \(lost) uplinks lost (FCnt gaps), \(resets) counter resets, \(replays) replays"
+                   + (wraps > 0 ? ", \(wraps) 16-bit wraps" : "")
+                   + (downlinks > 0 ? "; downlinks: \(downlinksLost) missing (FCntDown gaps), \(downlinkRepeats) repeats" : "")
+                   + (sessionsDerived > 0 ? "; \(sessionsDerived) OTAA sessions derived from captured joins" : ""))
         out.append("  airtime     \(airtimeChecked) stated airtimes checked, \(airtimeMismatches) differ from the radio-link model by more than 1 ms")
         out.append("  duty cycle  \(dutyCycleViolations) transmissions over the sub-band limit in a sliding hour; \(fairUseDaysOver) device-days over the 30 s fair-use budget")
         out.append("  payloads    \(decoded) decoded" + (decodeErrors.isEmpty ? "" : ", errors: " + decodeErrors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
-        if expectedMatched + expectedMismatched + expectedMissing + unexpected > 0 {
+        if let n = expectedEntries, n == 0 {
+            out.append("  expected    the expected file holds no entries: nothing was compared")
+        } else if expectedEntries != nil || expectedMatched + expectedMismatched + expectedMissing + unexpected > 0 {
             out.append("  expected    \(expectedMatched) match, \(expectedMismatched) differ, \(expectedMissing) missing from the trace, \(unexpected) not in the expected file")
         }
         if clockJumps > 0 { out.append("  clock       \(clockJumps) jumps (time going back, or forward by more than a day)") }
@@ -201,7 +240,13 @@ public final class TraceValidator {
         var f: DeviceFindings
         init(_ f: DeviceFindings) { self.f = f }
         var lastFcnt: UInt32?
-        var lastPayload: [UInt8]?
+        /// The last uplink's content: its PHYPayload (gateway captures) or FRMPayload (network-server exports).
+        var lastContent: [UInt8]?
+        var lastFcntDown: UInt32?
+        var lastDownContent: [UInt8]?
+        /// The MICs of the session's last uplinks: a lower counter whose frame was seen before is a replay, whatever
+        /// the restart rule would say.
+        var recentMICs: [UInt32] = []
         var devAddr: DevAddr?
         var nonces = Set<UInt16>()
         var audit = SlidingHourAudit()
@@ -215,11 +260,36 @@ public final class TraceValidator {
         var sessionKeys: SessionKeys?
         var reportedUnknown = false
     }
+    /// A join-request seen, waiting for its join-accept (to derive the session).
+    private struct PendingJoin {
+        var devEUI: EUI64
+        var joinEUI: EUI64
+        var devNonce: UInt16
+        var time: Nanoseconds?
+        var appKey: CryptoKey?
+    }
+    private var pendingJoins: [PendingJoin] = []
+    /// OTAA sessions derived from a captured join-request and join-accept: DevAddr → device and the session keys of
+    /// each join-request the accept may answer (a 1.0.x join-accept's MIC does not cover the DevNonce), newest first;
+    /// the first frame that verifies with one of them settles which.
+    private var derived: [DevAddr: (devEUI: EUI64, keys: [SessionKeys])] = [:]
+    /// How far back a join-accept looks for the join-requests it may answer: the join-accept delays are 5 and 6 s,
+    /// but capture hosts' clocks are not the radio's (published sniffer captures show seconds of drift).
+    static let joinMatchWindow: Nanoseconds = 60 * Time.second
+    /// Every AppKey held, made ready once (for join-accepts without a captured join-request).
+    private lazy var allAppKeys: [(EUI64?, CryptoKey)] = {
+        guard let k = options.keys else { return [] }
+        var out: [(EUI64?, CryptoKey)] = k.devices.values.sorted { $0.devEUI.value < $1.devEUI.value }.map { ($0.devEUI, CryptoKey($0.appKey)) }
+        if let any = k.anyDeviceAppKey { out.append((nil, CryptoKey(any))) }
+        return out
+    }()
     private var devices: [DeviceID: Device] = [:]
     private var order: [Device] = []
     /// Recent PHYPayloads for spotting one uplink heard by several gateways: the last time each was seen, and the
     /// order they came in (the oldest leave after `recentLimit`).
-    private var recentTimes: [FrameBytes: (time: Nanoseconds?, serial: Int)] = [:]
+    private var recentTimes: [FrameBytes: (time: Nanoseconds?, gateway: String?, serial: Int)] = [:]
+    /// The gateway of the record being checked (a copy comes from another one; "capture", LoRaTap v0's, is unknown).
+    private var currentGateway: String?
     private var recentOrder: [(bytes: FrameBytes, serial: Int)] = []
     private var recentHead = 0
     private var recentSerial = 0
@@ -255,6 +325,7 @@ public final class TraceValidator {
     private func reject(_ reason: RejectReason, _ detail: @autoclosure () -> String, at: InputLocation) {
         report.rejected += 1
         report.rejectedByReason[reason.rawValue, default: 0] += 1
+        if report.firstRejection == nil { report.firstRejection = "\(reason.rawValue): \(detail()) (\(at))" }
         problem("\(reason.rawValue): \(detail())", at: at)
     }
 
@@ -288,7 +359,14 @@ public final class TraceValidator {
 
     private func isGatewayCopy(_ bytes: [UInt8], at time: Nanoseconds?) -> Bool {
         guard let seen = recentTimes[FrameBytes(bytes: bytes)] else { return false }
-        return time == nil || seen.time == nil || abs((seen.time ?? 0) - (time ?? 0)) <= options.dedupWindow
+        // Within the window (a repeat, NbTrans, comes after the receive windows: later). Without times, only another
+        // gateway's reception is a copy: the same gateway logging the frame again sent or heard it again.
+        switch (time, seen.time) {
+        case (let t?, let u?): return abs(t.subtractingReportingOverflow(u).partialValue) <= options.dedupWindow
+        default:
+            guard let g = currentGateway, let h = seen.gateway else { return false }
+            return g != h
+        }
     }
 
     /// Remembers an accepted frame, so that other gateways' copies of it are merged (a rejected one is not: each of
@@ -296,7 +374,7 @@ public final class TraceValidator {
     private func remember(_ bytes: [UInt8], at time: Nanoseconds?) {
         let phy = FrameBytes(bytes: bytes)
         recentSerial += 1
-        recentTimes[phy] = (time, recentSerial)
+        recentTimes[phy] = (time, currentGateway, recentSerial)
         if recentOrder.count < TraceValidator.recentLimit {
             recentOrder.append((phy, recentSerial))
         } else {
@@ -309,115 +387,353 @@ public final class TraceValidator {
 
     private func check(_ input: TraceRecord) {
         var r = input
-        // Clock: time going back (beyond a second) or jumping forward by more than a day.
+        currentGateway = r.receptions.first?.gateway
+        // Clock: time going back (beyond a second) or jumping forward by more than a day (compared without overflow
+        // near the ends of the Int64-nanosecond range).
         if let t = r.time {
-            if let last = lastTime, t < last - Time.second || t > last + Time.day {
+            let step = lastTime.map { t.subtractingReportingOverflow($0) }
+            if let last = lastTime, let step, step.overflow || step.partialValue < -Time.second || step.partialValue > Time.day {
                 report.clockJumps += 1
                 problem("clock jump from \(TraceTime.format(last)) to \(TraceTime.format(t))", at: r.source)
             }
             lastTime = t
         }
+        if r.crc == .bad {
+            reject(.crcFailed, "the radio received it with a failed payload CRC", at: r.source)
+            return
+        }
+        if let kind = r.event {
+            event(kind, r)
+            return
+        }
         if let phy = r.phyPayload {
+            if r.crc == CRCStatus.none && r.uplink { report.withoutCRC += 1 }
             // The same PHYPayload from another gateway shortly after: one uplink heard twice.
             if isGatewayCopy(phy, at: r.time) {
                 report.accepted += 1
                 report.gatewayCopies += 1
-                if let frame = try? FrameDecoder.decode(phy), let id = deviceID(frame) { device(id).f.gatewayCopies += 1 }
+                if let frame = try? FrameDecoder.decode(phy, lorawan11: true), let id = deviceID(frame) { device(id).f.gatewayCopies += 1 }
                 return
             }
-            guard let key = checkPhy(&r) else { return }
-            report.accepted += 1
-            let decoded = decode(r, device: key)   // not inside onRecord?(…): that would skip it without a listener
-            onRecord?(r, decoded)
+            if options.region.couldBeBeacon(frequencyHz: r.frequencyHz, spreadingFactor: r.spreadingFactor, bandwidthHz: r.bandwidthHz, size: phy.count),
+               let layout = options.region.beacon, let beacon = Beacon.decode(phy, layout: layout) {
+                if beacon.valid {
+                    report.beacons += 1
+                    report.accepted += 1
+                    remember(phy, at: r.time)
+                    onRecord?(r, nil)
+                    return
+                }
+                // Not a beacon after all unless its first bytes are the beacon's zero RFU (MHDR 0 would be a 23-byte join-request).
+                if phy.prefix(max(1, layout.rfu1)).allSatisfy({ $0 == 0 }) {
+                    reject(.badBeacon, "a Class B beacon (\(phy.count) bytes at \(FrequencyFormat.megahertz(r.frequencyHz ?? 0))) whose "
+                           + (beacon.firstCRCValid ? "second" : "first") + " CRC fails", at: r.source)
+                    return
+                }
+            }
+            switch checkPhy(&r) {
+            case .done:
+                return
+            case .repeated(let d):
+                repeated(d, r)
+            case .accepted(let d):
+                report.accepted += 1
+                let decoded = decode(r, device: d)   // not inside onRecord?(…): that would skip it without a listener
+                onRecord?(r, decoded)
+            }
         } else {
             guard r.frmPayload != nil || r.fport != nil else { reject(.badFrame, "neither a PHYPayload nor an application payload", at: r.source); return }
-            guard let key = checkCounter(&r) else { return }
-            report.unverified += 1
-            report.accepted += 1
-            let decoded = decode(r, device: key)
-            onRecord?(r, decoded)
+            switch checkCounter(&r, device: nil, decided: nil) {
+            case .done:
+                return
+            case .repeated(let d):
+                report.unverified += 1
+                repeated(d, r)
+            case .accepted(let d):
+                report.unverified += 1
+                report.accepted += 1
+                let decoded = decode(r, device: d)
+                onRecord?(r, decoded)
+            }
         }
     }
 
-    /// A frame from a gateway or pcap: decode, MIC and decryption with the keys, counters. The device key, or nil
-    /// when the record is done with (rejected, a join-request or a downlink).
-    private func checkPhy(_ r: inout TraceRecord) -> Device? {
-        guard let phy = r.phyPayload else { return nil }
+    /// A repeat (the same frame sent again, NbTrans): accepted, written, its airtime counted; decoded once only.
+    private func repeated(_ d: Device, _ r: TraceRecord) {
+        report.accepted += 1
+        account(d, r)
+        onRecord?(r, nil)
+    }
+
+    /// A network server's event that is not an uplink: counted by kind; a join ends the device's session.
+    private func event(_ kind: String, _ r: TraceRecord) {
+        report.events[kind, default: 0] += 1
+        report.accepted += 1
+        if kind == "join_accept" || kind == "join", let id = r.devEUI.map({ DeviceID.eui($0) }) ?? r.devAddr.map({ DeviceID.addr($0) }) {
+            let d = device(id)
+            if d.f.devEUI == nil, let e = r.devEUI { d.f.devEUI = e.description }
+            d.lastFcnt = nil
+            d.lastFcntDown = nil
+            d.f.joinAccepts += 1
+        }
+        onRecord?(r, nil)
+    }
+
+    private enum Outcome {
+        /// Accounted for (rejected, or a frame that is not an application uplink).
+        case done
+        case repeated(Device)
+        case accepted(Device)
+    }
+
+    /// A frame from a gateway or pcap: decode, MIC and decryption with the keys, counters.
+    private func checkPhy(_ r: inout TraceRecord) -> Outcome {
+        guard let phy = r.phyPayload else { return .done }
         let frame: PHYPayload
-        do { frame = try FrameDecoder.decode(phy) } catch {
+        do { frame = try FrameDecoder.decode(phy, lorawan11: true) } catch {
             reject(.badFrame, "\(error)", at: r.source)
-            return nil
+            return .done
         }
         switch frame {
         case .joinRequest(let jr):
-            r.devEUI = jr.devEUI
-            let d = device(.eui(jr.devEUI))
-            let key = d.f.device
-            d.f.devEUI = key
-            d.f.joinRequests += 1
-            report.joinRequests += 1
-            if let k = options.keys?.appKey(for: jr.devEUI) {
-                if JoinCodec.verifyRequest(phy, appKey: CryptoKey(k)).valid { d.f.micValid += 1; report.micValid += 1 } else {
-                    d.f.micInvalid += 1
-                    report.micInvalid += 1
-                    reject(.micMismatch, "join-request of \(key): MIC does not verify with its AppKey", at: r.source)
-                    return nil
-                }
-            } else {
-                withoutKeys(d, at: r.source)
-            }
-            if !d.nonces.insert(jr.devNonce).inserted {
-                d.f.devNonceReused += 1
-                problem("\(key) reused DevNonce \(jr.devNonce)", at: r.source)
-            }
-            d.lastFcnt = nil
-            account(d, r)
+            joinRequest(jr, &r, phy)
+            return .done
+        case .joinAccept:
+            joinAccept(phy, &r)
+            return .done
+        case .rejoinRequest:
+            report.rejoinRequests += 1
+            report.unverified += 1
             report.accepted += 1
             remember(phy, at: r.time)
             onRecord?(r, nil)
-            return nil   // accounted here: not an application uplink
+            return .done
+        case .proprietary:
+            report.proprietary += 1
+            report.accepted += 1
+            remember(phy, at: r.time)
+            onRecord?(r, nil)
+            return .done
         case .data(let f):
             r.devAddr = f.devAddr
             r.fport = f.fport
-            guard f.direction == .uplink else {
-                report.downlinks += 1
-                report.accepted += 1
-                remember(phy, at: r.time)
-                onRecord?(r, nil)
-                return nil
+            if f.direction == .downlink {
+                downlink(f, &r, phy)
+                return .done
             }
-            // The DevEUI when the keys file ties it to the DevAddr (one row per sensor across rejoins), else the DevAddr.
-            let knownEUI = options.keys?.sessions[f.devAddr]?.devEUI
+            // The DevEUI when the keys file (or a captured join) ties it to the DevAddr, else the DevAddr.
+            let knownEUI = derived[f.devAddr]?.devEUI ?? options.keys?.sessions[f.devAddr]?.devEUI
             r.devEUI = knownEUI ?? r.devEUI
             let d = device(knownEUI.map { .eui($0) } ?? .addr(f.devAddr))
             if d.f.devAddr == nil || d.devAddr != f.devAddr { d.f.devAddr = f.devAddr.description }
-            let fcnt = FCnt.reconstruct(f.fcnt, last: d.devAddr == f.devAddr ? d.lastFcnt : nil).value ?? UInt32(f.fcnt)
-            r.fcnt = fcnt
-            if d.keysAddr != f.devAddr {
-                d.keysAddr = f.devAddr
-                d.sessionKeys = options.keys?.sessionKeys(for: f.devAddr).map { SessionKeys(nwkSKey: $0.nwkSKey, appSKey: $0.appSKey) }
-            }
+            let candidates = FCnt.candidates(f.fcnt, last: d.devAddr == f.devAddr ? d.lastFcnt : nil)
+            loadKeys(d, f.devAddr)
+            var chosen = candidates[0]
             if let keys = d.sessionKeys {
-                if let opened = try? DataFrameCodec.open(phy, frame: f, fcnt: fcnt, keys: keys), opened.micValid {
-                    d.f.micValid += 1
-                    report.micValid += 1
-                    r.frmPayload = opened.payload
-                } else {
+                guard let (c, opened) = verify(phy, f, candidates, keys) else {
                     d.f.micInvalid += 1
                     report.micInvalid += 1
-                    reject(.micMismatch, "uplink of \(f.devAddr) FCnt \(fcnt): MIC does not verify with its session keys", at: r.source)
-                    return nil
+                    reject(.micMismatch, "uplink of \(f.devAddr) FCnt \(candidates[0].value): MIC does not verify with its session keys"
+                           + TraceValidator.alsoTried(candidates), at: r.source)
+                    return .done
+                }
+                chosen = c
+                d.f.micValid += 1
+                report.micValid += 1
+                r.frmPayload = opened.payload
+            }
+            // A lower counter on a frame already seen in this session is a replay, not a restart.
+            if case .restarted = chosen, d.devAddr == f.devAddr, d.recentMICs.contains(f.mic) { chosen = .behind(chosen.value) }
+            r.fcnt = chosen.value
+            // Unverified frames are counted once accepted (a replay without keys is a rejection, not an unverified uplink).
+            let outcome = checkCounter(&r, device: d, decided: chosen)
+            if case .done = outcome { return .done }
+            remember(phy, at: r.time)
+            d.recentMICs.append(f.mic)
+            if d.recentMICs.count > 64 { d.recentMICs.removeFirst() }
+            if d.sessionKeys == nil { withoutKeys(d, at: r.source) }
+            return outcome
+        }
+    }
+
+    /// The other 32-bit counters a 16-bit one was tried at, for a MIC failure's message.
+    static func alsoTried(_ c: [FCntCandidate]) -> String {
+        c.count < 2 ? "" : " (nor at " + c.dropFirst().map { String($0.value) }.joined(separator: ", ") + ")"
+    }
+
+    /// The session keys for a DevAddr: a session derived from a captured join first, else the keys file's.
+    private func loadKeys(_ d: Device, _ addr: DevAddr) {
+        if let derivedKeys = derived[addr]?.keys.first { d.keysAddr = addr; d.sessionKeys = derivedKeys; return }
+        guard d.keysAddr != addr else { return }
+        d.keysAddr = addr
+        d.sessionKeys = options.keys?.sessionKeys(for: addr).map { SessionKeys(nwkSKey: $0.nwkSKey, appSKey: $0.appSKey) }
+    }
+
+    /// The first candidate counter whose MIC verifies, with the frame opened at it. A session derived from a captured
+    /// join with several possible join-requests is settled by the first frame that verifies under one of them.
+    private func verify(_ phy: [UInt8], _ f: DataFrame, _ candidates: [FCntCandidate], _ keys: SessionKeys) -> (FCntCandidate, OpenedDataFrame)? {
+        var sets = [keys]
+        if let d = derived[f.devAddr], d.keys.count > 1 { sets = d.keys }
+        for (i, k) in sets.enumerated() {
+            for c in candidates {
+                if let opened = try? DataFrameCodec.open(phy, frame: f, fcnt: c.value, keys: k), opened.micValid {
+                    if sets.count > 1, let d = derived[f.devAddr] { derived[f.devAddr] = (d.devEUI, [sets[i]]) }
+                    return (c, opened)
                 }
             }
-            // Unverified frames are counted once accepted (a replay without keys is a rejection, not an unverified uplink).
-            let accepted = checkCounter(&r, device: d)
-            if accepted != nil { remember(phy, at: r.time) }
-            if accepted != nil && d.sessionKeys == nil { withoutKeys(d, at: r.source) }
-            return accepted
-        default:
-            reject(.badFrame, "not an uplink data frame or join-request", at: r.source)
-            return nil
         }
+        return nil
+    }
+
+    private func joinRequest(_ jr: JoinRequest, _ r: inout TraceRecord, _ phy: [UInt8]) {
+        r.devEUI = jr.devEUI
+        let d = device(.eui(jr.devEUI))
+        let key = d.f.device
+        d.f.devEUI = key
+        d.f.joinRequests += 1
+        report.joinRequests += 1
+        var appKey: CryptoKey?
+        if let k = options.keys?.appKey(for: jr.devEUI) {
+            let ck = CryptoKey(k)
+            if JoinCodec.verifyRequest(phy, appKey: ck).valid { d.f.micValid += 1; report.micValid += 1; appKey = ck } else {
+                d.f.micInvalid += 1
+                report.micInvalid += 1
+                reject(.micMismatch, "join-request of \(key): MIC does not verify with its AppKey", at: r.source)
+                return
+            }
+        } else {
+            withoutKeys(d, at: r.source)
+        }
+        if !d.nonces.insert(jr.devNonce).inserted {
+            d.f.devNonceReused += 1
+            problem("\(key) reused DevNonce \(jr.devNonce)", at: r.source)
+        }
+        d.lastFcnt = nil
+        d.lastFcntDown = nil
+        pendingJoins.append(PendingJoin(devEUI: jr.devEUI, joinEUI: jr.joinEUI, devNonce: jr.devNonce, time: r.time, appKey: appKey))
+        if pendingJoins.count > 64 { pendingJoins.removeFirst(pendingJoins.count - 64) }
+        account(d, r)
+        report.accepted += 1
+        remember(phy, at: r.time)
+        onRecord?(r, nil)
+    }
+
+    /// A join-accept: its MIC checked with the AppKey of the join-request it answers (one captured up to the
+    /// second receive window before it), else with each AppKey held. Matched to its join-request, the session keys
+    /// are derived and the device's next frames are checked with them.
+    private func joinAccept(_ phy: [UInt8], _ r: inout TraceRecord) {
+        report.joinAccepts += 1
+        // Join-requests it may answer: the latest first, within the match window.
+        var tried = 0
+        for p in pendingJoins.reversed() {
+            if let t = r.time, let pt = p.time, t.subtractingReportingOverflow(pt).partialValue > TraceValidator.joinMatchWindow
+                || pt.subtractingReportingOverflow(t).partialValue > TraceValidator.joinMatchWindow { continue }
+            guard let key = p.appKey else { continue }
+            tried += 1
+            guard let opened = try? JoinCodec.decryptAccept(phy, appKey: key), opened.micValid else { continue }
+            let d = device(.eui(p.devEUI))
+            d.f.joinAccepts += 1
+            d.f.micValid += 1
+            report.micValid += 1
+            r.devEUI = p.devEUI
+            r.devAddr = opened.accept.devAddr
+            // Each of the device's join-requests in the window, newest first: the accept's MIC does not say which.
+            var sets: [SessionKeys] = []
+            for q in pendingJoins.reversed() where q.devEUI == p.devEUI {
+                if let t = r.time, let qt = q.time, t.subtractingReportingOverflow(qt).partialValue > TraceValidator.joinMatchWindow { continue }
+                let k = LoRaWANCrypto.sessionKeys10(appKey: key, appNonce: opened.accept.joinNonce, netID: opened.accept.netID, devNonce: q.devNonce)
+                sets.append(SessionKeys(nwkSKey: k.nwkSKey, appSKey: k.appSKey))
+            }
+            derived[opened.accept.devAddr] = (p.devEUI, sets)
+            report.sessionsDerived += 1
+            d.keysAddr = nil
+            pendingJoins.removeAll { $0.devEUI == p.devEUI }
+            report.accepted += 1
+            remember(phy, at: r.time)
+            onRecord?(r, nil)
+            return
+        }
+        // No captured join-request verifies it: any AppKey held.
+        for (eui, key) in allAppKeys {
+            guard let opened = try? JoinCodec.decryptAccept(phy, appKey: key), opened.micValid else { continue }
+            if let eui {
+                let d = device(.eui(eui))
+                d.f.joinAccepts += 1
+                d.f.micValid += 1
+                r.devEUI = eui
+            }
+            report.micValid += 1
+            r.devAddr = opened.accept.devAddr
+            report.accepted += 1
+            remember(phy, at: r.time)
+            onRecord?(r, nil)
+            return
+        }
+        if tried > 0 || !allAppKeys.isEmpty {
+            report.micInvalid += 1
+            reject(.micMismatch, "join-accept: no AppKey held verifies its MIC (\(allAppKeys.count) AppKeys tried"
+                   + (tried > 0 ? ", \(tried) of them for the join-requests it may answer)" : ")"), at: r.source)
+            return
+        }
+        report.unverified += 1
+        report.accepted += 1
+        remember(phy, at: r.time)
+        onRecord?(r, nil)
+    }
+
+    /// A data downlink: MIC with the downlink counter and decryption with the session keys, FCntDown gaps and repeats.
+    private func downlink(_ f: DataFrame, _ r: inout TraceRecord, _ phy: [UInt8]) {
+        let knownEUI = derived[f.devAddr]?.devEUI ?? options.keys?.sessions[f.devAddr]?.devEUI
+        r.devEUI = knownEUI ?? r.devEUI
+        r.uplink = false
+        let d = device(knownEUI.map { .eui($0) } ?? .addr(f.devAddr))
+        let candidates = FCnt.candidates(f.fcnt, last: d.devAddr == f.devAddr || d.devAddr == nil ? d.lastFcntDown : nil)
+        loadKeys(d, f.devAddr)
+        var chosen = candidates[0]
+        if let keys = d.sessionKeys {
+            guard let (c, opened) = verify(phy, f, candidates, keys) else {
+                d.f.micInvalid += 1
+                report.micInvalid += 1
+                reject(.micMismatch, "downlink to \(f.devAddr) FCntDown \(candidates[0].value): MIC does not verify with its session keys"
+                       + TraceValidator.alsoTried(candidates), at: r.source)
+                return
+            }
+            chosen = c
+            d.f.micValid += 1
+            report.micValid += 1
+            r.frmPayload = opened.payload
+        } else {
+            withoutKeys(d, at: r.source)
+        }
+        r.fcnt = chosen.value
+        switch chosen {
+        case .same:
+            if d.lastDownContent != phy {
+                d.f.replays += 1
+                report.replays += 1
+                reject(.replay, "downlink to \(f.devAddr) FCntDown \(chosen.value) again with other content", at: r.source)
+                return
+            }
+            report.downlinkRepeats += 1
+        case .behind(let v), .restarted(let v):
+            // A network server never sends a lower FCntDown within a session (a join starts a new one).
+            d.f.replays += 1
+            report.replays += 1
+            reject(.replay, "downlink to \(f.devAddr) FCntDown \(v) after \(d.lastFcntDown ?? 0)", at: r.source)
+            return
+        case .ahead(let v), .wrapped(let v):
+            let gap = Int(v &- (d.lastFcntDown ?? v) &- 1)
+            if gap > 0 { d.f.downlinksLost += gap; report.downlinksLost += gap }
+        case .first:
+            break
+        }
+        d.lastFcntDown = chosen.value
+        d.lastDownContent = phy
+        d.f.downlinks += 1
+        report.downlinks += 1
+        report.accepted += 1
+        remember(phy, at: r.time)
+        onRecord?(r, nil)
     }
 
     /// A frame that cannot be verified; with a keys file given, its device is unknown: counted once, reported where
@@ -431,76 +747,95 @@ public final class TraceValidator {
         problem("unknown device \(d.f.device): the keys file has no keys for it, its frames are not verified", at: at)
     }
 
-    /// FCnt continuity per device: gaps (lost uplinks), resets, repeats and replays; airtime and duty cycle.
-    private func checkCounter(_ r: inout TraceRecord, device given: Device? = nil) -> Device? {
+    /// FCnt continuity per device: gaps (lost uplinks), resets, wraps, repeats and replays; airtime and duty cycle.
+    /// `decided`: what the 16-bit counter on air was taken for (gateway captures); nil for 32-bit counters.
+    private func checkCounter(_ r: inout TraceRecord, device given: Device?, decided: FCntCandidate?) -> Outcome {
         let found: Device? = given ?? r.devEUI.map { device(.eui($0)) } ?? r.devAddr.map { device(.addr($0)) }
-        guard let d = found else { reject(.badFrame, "no DevEUI or DevAddr", at: r.source); return nil }
+        guard let d = found else { reject(.badFrame, "no DevEUI or DevAddr", at: r.source); return .done }
         if d.f.devEUI == nil, let e = r.devEUI { d.f.devEUI = e.description }
         if let a = r.devAddr, d.devAddr != a {
-            if d.devAddr != nil { d.lastFcnt = nil }   // a new session (a rejoin)
+            if d.devAddr != nil { d.lastFcnt = nil; d.recentMICs = [] }   // a new session (a rejoin)
             d.devAddr = a
             d.f.devAddr = a.description
         }
         let key = d.f.device
+        let content = r.phyPayload ?? r.frmPayload
         if let fcnt = r.fcnt {
-            if let last = d.lastFcnt {
-                if fcnt == last {
-                    if d.lastPayload == r.frmPayload || r.frmPayload == nil {
+            var kind = decided
+            if kind == nil, let last = d.lastFcnt {
+                // A 32-bit counter: its place against the last one is plain.
+                kind = fcnt == last ? .same(fcnt) : fcnt > last ? .ahead(fcnt) : fcnt < FCnt.restartBelow ? .restarted(fcnt) : .behind(fcnt)
+            }
+            if let last = d.lastFcnt, let kind {
+                switch kind {
+                case .same:
+                    if d.lastContent == content || content == nil {
                         d.f.repeats += 1
                         report.repeats += 1
-                        report.accepted += 1
-                        return nil
+                        return .repeated(d)
                     }
                     d.f.replays += 1
                     report.replays += 1
                     reject(.replay, "\(key) FCnt \(fcnt) again with other content", at: r.source)
-                    return nil
-                } else if fcnt > last {
-                    let gap = Int(fcnt - last - 1)
+                    return .done
+                case .ahead, .wrapped:
+                    let gap = Int(fcnt &- last &- 1)
                     if gap > 0 { d.f.lost += gap; report.lost += gap }
-                } else if fcnt < 16 {
+                    if case .wrapped = kind { d.f.wraps += 1; report.wraps += 1 }
+                case .restarted:
                     d.f.resets += 1
                     report.resets += 1
-                } else {
+                case .behind:
                     d.f.replays += 1
                     report.replays += 1
                     reject(.replay, "\(key) FCnt \(fcnt) after \(last)", at: r.source)
-                    return nil
+                    return .done
+                case .first:
+                    break
                 }
             }
             d.lastFcnt = fcnt
         }
-        d.lastPayload = r.frmPayload
+        d.lastContent = content
         d.f.uplinks += 1
         report.uplinks += 1
         account(d, r)
-        return d
+        return .accepted(d)
     }
 
     /// Airtime from the radio-link model against what the capture states, the sliding-hour duty-cycle audit, the
     /// fair-use budget per day.
     private func account(_ d: Device, _ r: TraceRecord) {
-        guard let sf = r.spreadingFactor, let bwHz = r.bandwidthHz, let bw = LoRaBandwidth(hertz: bwHz) else { return }
-        var cr = CodingRate.cr4_5
-        if let c = r.codingRate {
-            if let last = lastCodingRate, last.text == c { cr = last.value } else if let parsed = try? CodingRate.parse(c) {
-                cr = parsed
-                lastCodingRate = (c, parsed)
-            }
-        }
-        let m = LoRaModulation(spreadingFactor: sf, bandwidth: bw, codingRate: cr)
         // Without the PHYPayload (a network-server export) the frame is taken as the FRMPayload and 13 bytes of
         // header, FPort and MIC: MAC commands in FOpts are not known.
         let length = r.phyPayload?.count ?? ((r.frmPayload?.count ?? 0) + (r.fport == nil ? 12 : 13))
         guard (0...255).contains(length) else { return }
-        let airtime = AirtimeCalculator.loraUnchecked(m, payloadBytes: length).nanoseconds
+        let airtime: Nanoseconds
+        let what: String
+        if let bitrate = r.fskBitrate {
+            guard let a = try? AirtimeCalculator.fsk(FSKModulation(bitrate: Int64(bitrate)), payloadBytes: length) else { return }
+            airtime = a.nanoseconds
+            what = "FSK \(bitrate / 1000) kbit/s"
+        } else {
+            guard let sf = r.spreadingFactor, let bwHz = r.bandwidthHz, let bw = LoRaBandwidth(hertz: bwHz) else { return }
+            var cr = CodingRate.cr4_5
+            if let c = r.codingRate {
+                if let last = lastCodingRate, last.text == c { cr = last.value } else if let parsed = try? CodingRate.parse(c) {
+                    cr = parsed
+                    lastCodingRate = (c, parsed)
+                }
+            }
+            let m = LoRaModulation(spreadingFactor: sf, bandwidth: bw, codingRate: cr)
+            airtime = AirtimeCalculator.loraUnchecked(m, payloadBytes: length).nanoseconds
+            what = "SF\(sf)"
+        }
         d.f.airtime += airtime
         if let stated = r.statedAirtime {
             report.airtimeChecked += 1
             if abs(stated - airtime) > Time.millisecond {
                 d.f.airtimeMismatches += 1
                 report.airtimeMismatches += 1
-                problem("airtime stated \(DurationFormat.milliseconds(stated)) ms, model \(DurationFormat.milliseconds(airtime)) ms (SF\(sf), \(length) bytes)", at: r.source)
+                problem("airtime stated \(DurationFormat.milliseconds(stated)) ms, model \(DurationFormat.milliseconds(airtime)) ms (\(what), \(length) bytes)", at: r.source)
             }
         }
         guard let t = r.time else { return }
@@ -515,7 +850,7 @@ public final class TraceValidator {
             }
         }
         d.lastTime = t
-        let day = t >= 0 ? t / Time.day : (t - Time.day + 1) / Time.day
+        let day = t >= 0 ? t / Time.day : (t + 1) / Time.day - 1
         if day != d.day { d.day = day; d.dayAirtime = 0 }
         let wasOver = d.dayAirtime > options.fairUsePerDay
         d.dayAirtime += airtime
@@ -530,7 +865,7 @@ public final class TraceValidator {
         guard let payload = r.frmPayload, let port = r.fport, port > 0 else { return nil }
         var result: JSONValue?
         // The decoded value as JSON only when someone reads it (a writer, the expected-output diff).
-        let wantJSON = onRecord != nil || !options.expected.isEmpty
+        let wantJSON = onRecord != nil || options.expectedFile != nil
         var failed = false
         let codec: ValidationOptions.Codec = options.codec == .auto ? (port == OccupancyCodec.uplinkPort ? .occupancy : .none) : options.codec
         var message: OccupancyMessage?
@@ -560,17 +895,18 @@ public final class TraceValidator {
             return nil
         }
         if failed { d.f.decodeErrors += 1 } else { report.decoded += 1; d.f.decoded += 1 }
-        if !options.expected.isEmpty, let eui = r.devEUI, let fcnt = r.fcnt, let got = result {
-            let k = "\(eui.description)/\(fcnt)"
+        if options.expectedFile != nil, let got = result {
+            let name = r.devEUI?.description ?? r.devAddr.map { "addr:" + $0.description } ?? "(no DevEUI or DevAddr)"
+            let k = "\(name)/\(r.fcnt.map(String.init) ?? "?")"
             if let want = options.expected[k] {
                 seenExpected.insert(k)
                 if want.value == got { report.expectedMatched += 1 } else {
                     report.expectedMismatched += 1
-                    problem("\(eui) FCnt \(fcnt): decoded \(got.compact), expected \(want.value.compact) (\(options.expectedFile ?? "expected"):\(want.line))", at: r.source)
+                    problem("\(name) FCnt \(r.fcnt ?? 0): decoded \(got.compact), expected \(want.value.compact) (\(options.expectedFile ?? "expected"):\(want.line))", at: r.source)
                 }
             } else {
                 report.unexpected += 1
-                problem("\(eui) FCnt \(fcnt): decoded \(got.compact), not in \(options.expectedFile ?? "the expected file")", at: r.source)
+                problem("\(name) FCnt \(r.fcnt.map(String.init) ?? "?"): decoded \(got.compact), not in \(options.expectedFile ?? "the expected file")", at: r.source)
             }
         }
         if let m = message, let eui = r.devEUI, let place = options.places[eui], let t = r.time { timeline(place, m, at: t) }
@@ -601,7 +937,7 @@ public final class TraceValidator {
     private func deviceID(_ frame: PHYPayload) -> DeviceID? {
         switch frame {
         case .joinRequest(let jr): return .eui(jr.devEUI)
-        case .data(let f): return options.keys?.sessions[f.devAddr]?.devEUI.map { .eui($0) } ?? .addr(f.devAddr)
+        case .data(let f): return (derived[f.devAddr]?.devEUI ?? options.keys?.sessions[f.devAddr]?.devEUI).map { .eui($0) } ?? .addr(f.devAddr)
         default: return nil
         }
     }
@@ -618,8 +954,15 @@ public final class TraceValidator {
             d.f.lastTime = d.lastT.map(TraceTime.format)
             report.devices.append(d.f)
         }
+        if options.expectedFile != nil {
+            report.expectedEntries = options.expected.count
+            if options.expected.isEmpty, report.problems.count < TraceValidator.maxProblems {
+                report.problems.append("\(options.expectedFile ?? "the expected file") holds no entries: nothing was compared")
+            }
+        }
         report.passed = report.rejected == 0 && report.expectedMismatched == 0 && report.expectedMissing == 0 && report.dutyCycleViolations == 0
-            && report.decodeErrors.isEmpty
+            && report.decodeErrors.isEmpty && report.airtimeMismatches == 0 && report.unexpected == 0
+            && (report.expectedEntries.map { $0 > 0 } ?? true)
         return report
     }
 }

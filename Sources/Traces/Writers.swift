@@ -146,6 +146,7 @@ public final class Anonymiser {
             return d
         }
         r.problems = r.problems.map(scrub)
+        r.firstRejection = r.firstRejection.map(scrub)
         return r
     }
 }

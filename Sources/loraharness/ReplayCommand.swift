@@ -109,11 +109,13 @@ struct ReplayCommand: ParsableCommand {
         }
         validator.onTimeline = { t, site, bays, ins, outs in tl?.write("\(TraceTime.format(t)),\(site),\(bays),\(ins),\(outs)") }
 
+        // A file without records checked nothing: that fails the run (a pipe that delivered nothing is not a pass).
+        var empty: [String] = []
         for f in files {
             let reader = try TraceReaders.open(path: f, choice: TraceFormatChoice(rawValue: format) ?? .auto, userLinkType: linktype, gateway: gateway)
             let before = validator.report.read
             while let item = try reader.next() { validator.consume(item) }
-            if validator.report.read == before { common.console.warn("\(f) holds no records") }
+            if validator.report.read == before { empty.append(f == "-" ? "standard input" : f) }
         }
         // Anonymised, the report too: its devices and problem lines name DevEUIs and DevAddrs.
         let result = anon.map { $0.apply(validator.finish()) } ?? validator.finish()
@@ -126,14 +128,18 @@ struct ReplayCommand: ParsableCommand {
         } else {
             try common.emit(result, text: result.text)
         }
-        if !result.passed {
+        if !result.passed || !empty.isEmpty {
             var why: [String] = []
-            // The first problem goes with it: with --quiet it is the only line printed.
-            if result.rejected > 0 { why.append("\(result.rejected) of \(result.read) records rejected" + (result.problems.first.map { "; first: " + $0 } ?? "")) }
+            if !empty.isEmpty { why.append(empty.joined(separator: ", ") + (empty.count == 1 ? " holds" : " hold") + " no records: nothing was checked") }
+            // The first rejection goes with it: with --quiet it is the only line printed.
+            if result.rejected > 0 { why.append("\(result.rejected) of \(result.read) records rejected" + (result.firstRejection.map { "; first: " + $0 } ?? "")) }
             if result.dutyCycleViolations > 0 { why.append("\(result.dutyCycleViolations) duty-cycle violations") }
+            if result.airtimeMismatches > 0 { why.append("\(result.airtimeMismatches) stated airtimes differ from the radio-link model") }
             if !result.decodeErrors.isEmpty { why.append("\(result.decodeErrors.values.reduce(0, +)) payloads do not decode") }
-            if result.expectedMismatched + result.expectedMissing > 0 {
-                why.append("against \(expected ?? "the expected file"): \(result.expectedMismatched) decodings differ, \(result.expectedMissing) expected ones are not in the trace")
+            if result.expectedEntries == 0 {
+                why.append("\(expected ?? "the expected file") holds no entries: nothing was compared")
+            } else if result.expectedMismatched + result.expectedMissing + result.unexpected > 0 {
+                why.append("against \(expected ?? "the expected file"): \(result.expectedMismatched) decodings differ, \(result.expectedMissing) expected ones are not in the trace, \(result.unexpected) decodings are not in it")
             }
             throw CheckFailure(why.joined(separator: "; "))
         }

@@ -112,4 +112,21 @@ import TestSupport
         // 24-byte header + 2 × (16 record header + 15 LoRaTap + 14-byte frame)
         #expect(size == 24 + 2 * (16 + 15 + 14))
     }
+
+    /// Point 12 of issue 13: a join-accept that none of several AppKeys verifies is invalid (exit 1), as with one key.
+    /// The frame is brocaar/lorawan's and ChirpStack's 1.0 join-accept example (Fixtures/lorawan/lorawan11-vectors.json X10-1).
+    @Test func joinAcceptWithSeveralWrongKeysIsInvalid() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ja-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let wrong = dir + "/wrong.yaml", right = dir + "/right.yaml"
+        try "devices:\n  - devEUI: 0102030405060708\n    appKey: 0102030405060708090A0B0C0D0E0F11\n  - devEUI: 0102030405060709\n    appKey: 0102030405060708090A0B0C0D0E0F12\n"
+            .write(toFile: wrong, atomically: true, encoding: .utf8)
+        try "devices:\n  - devEUI: 0102030405060709\n    appKey: 0102030405060708090A0B0C0D0E0F12\n  - devEUI: 0102030405060708\n    appKey: 0102030405060708090A0B0C0D0E0F10\n"
+            .write(toFile: right, atomically: true, encoding: .utf8)
+        chmod(wrong, 0o600); chmod(right, 0o600)
+        let bad = try CLI.run(["frame", "decode", "2023cf335489aae3183c0be0baa8dee5f3", "--keys", wrong])
+        #expect(bad.status == 1 && bad.stdout.contains("invalid"), "\(bad.stdout)\(bad.stderr)")
+        let good = try CLI.run(["frame", "decode", "2023cf335489aae3183c0be0baa8dee5f3", "--keys", right])
+        #expect(good.status == 0 && good.stdout.contains("(valid)") && good.stdout.contains("01020304"), "\(good.stdout)\(good.stderr)")
+    }
 }

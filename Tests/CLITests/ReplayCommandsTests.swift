@@ -119,4 +119,39 @@ import TestSupport
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("serial replay to \(path) (rak3172-rui3): 7 payloads sent, 0 refused"), "\(r.stdout)")
     }
+
+    /// Point 10: standard input (`-`, `/dev/stdin`) and process substitution are read once, the format recognised from
+    /// a buffered prefix; a pipe that delivers nothing fails instead of passing.
+    @Test func standardInputAndPipes() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.fixture("tts-uplinks.ndjson")))
+        for name in ["-", "/dev/stdin"] {
+            let r = try CLI.run(["replay", name, "--json"], stdin: data)
+            #expect(r.status == 0, "\(r.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            #expect(json?["read"] as? Int == 7 && json?["uplinks"] as? Int == 7)
+        }
+        let sub = Process()
+        sub.executableURL = URL(fileURLWithPath: "/bin/bash")
+        sub.arguments = ["-c", "'\(TestPaths.cli.path)' replay <(gzip -c '\(Self.fixture("semtech-gateway.log"))') --quiet --json"]
+        let out = Pipe()
+        sub.standardOutput = out
+        try sub.run()
+        let text = out.fileHandleForReading.readDataToEndOfFile()
+        sub.waitUntilExit()
+        let json = try JSONSerialization.jsonObject(with: text) as? [String: Any]
+        #expect(json?["read"] as? Int == 10)
+        let empty = try CLI.run(["replay", "-"], stdin: Data())
+        #expect(empty.status == 2 && empty.stderr.contains("the trace is empty"), "\(empty.stderr)")
+        let noRecords = try CLI.run(["replay", "--format", "tts", "-"], stdin: Data("\n".utf8))
+        #expect(noRecords.status == 1 && noRecords.stderr.contains("standard input holds no records: nothing was checked"), "\(noRecords.stderr)")
+    }
+
+    /// Point 11: an expected file with no entries, or without an entry for a decoded record, fails the exit status.
+    @Test func emptyExpectedFileFails() throws {
+        let empty = Self.temp("empty.ndjson")
+        try "".write(toFile: empty, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["replay", Self.fixture("tts-uplinks.ndjson"), "--expected", empty])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("holds no entries: nothing was compared"), "\(r.stderr)")
+    }
 }

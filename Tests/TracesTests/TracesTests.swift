@@ -379,13 +379,11 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
         }
     }
 
-    /// LoRaTap version 1 (23-byte header with coding rate), a bare PHYPayload under user link type 147, and a
+    /// LoRaTap version 1 (the 35-byte header of alpov/LoRaTap's loratap1.h, with coding rate), a bare PHYPayload under user link type 147, and a
     /// Semtech PUSH_DATA datagram in Ethernet/IPv4/UDP and Ethernet/IPv6/UDP, each built byte by byte here.
     @Test func otherEncapsulations() throws {
         let phy: [UInt8] = [0x40, 0xDA, 0x1B, 0x01, 0x26, 0x00, 0x01, 0x00, 0x0A, 0xF3, 0x73, 0xAC, 0xDC, 0x83, 0x29, 0x58, 0x50, 0x39]
-        var v1: [UInt8] = [1, 0, 0, 23, 0x33, 0xBE, 0x27, 0xA0, 1, 9, 139 - 100 + 139 - 139, 255, 255, 12, 0x34]
-        v1[10] = UInt8(139 - 100)   // packet RSSI −100 dBm (SNR ≥ 0)
-        v1 += [0, 0, 0, 1, 0, 0, 6, 0x04]   // tmst, chan, rfch, cr 4/6, flags (CRC ok)
+        let v1 = loraTapV1(frequency: 868_100_000, sf: 9, packetRSSI: UInt8(139 - 100), snrQuarters: 12, flags: 0x08, cr: 6)
         let (r1, rec1, _) = try validate([tempBytes("v1.pcap", Self.pcap(linkType: 270, packets: [v1 + phy]))])
         #expect(r1.read == 1 && r1.rejected == 0)
         #expect(rec1.first?.frequencyHz == 868_100_000 && rec1.first?.spreadingFactor == 9 && rec1.first?.codingRate == "4/6")

@@ -65,6 +65,8 @@ extension RegionParameters {
             ],
         ],
         defaultSubBandTable: "etsi-v3",
-        dutyCycleEnforced: true
+        dutyCycleEnforced: true,
+        // RP002-1.0.4 §2.4.10: 869.525 MHz, DR3, BCNPayload RFU 2 | Time 4 | CRC 2 | GwSpecific 7 | CRC 2 (17 bytes).
+        beacon: BeaconParameters(frequenciesHz: [869_525_000], dataRate: 3, rfu1: 2, rfu2: 0)
     )
 }

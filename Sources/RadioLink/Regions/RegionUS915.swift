@@ -49,6 +49,9 @@ extension RegionParameters {
         subBands: [SubBand("902–928 MHz", 902_000_000, 928_000_000, denominator: 1)],
         alternativeSubBandTables: [:],
         defaultSubBandTable: "fcc",
-        dutyCycleEnforced: false
+        dutyCycleEnforced: false,
+        // RP002-1.0.4 §2.5.10: 923.3 + 0.6·n MHz (n = 0…7), DR8 (SF12, 500 kHz),
+        // BCNPayload RFU 5 | Time 4 | CRC 2 | GwSpecific 7 | RFU 3 | CRC 2 (23 bytes).
+        beacon: BeaconParameters(frequenciesHz: (0..<8).map { 923_300_000 + Int64($0) * 600_000 }, dataRate: 8, rfu1: 5, rfu2: 3)
     )
 }
