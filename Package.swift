@@ -66,7 +66,7 @@ let package = Package(
         // Traces: readers (packet-forwarder, The Things Stack, ChirpStack, pcap/pcapng, session logs; gzip), the validation
         // pipeline, writers, the Semtech UDP virtual gateway.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "Traces", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Codecs", "CZlib"], swiftSettings: optimised),
+        .target(name: "Traces", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Codecs", "CZlib", "Serial"], swiftSettings: optimised),
         .executableTarget(
             name: "loraharness",
             dependencies: [

@@ -1,6 +1,7 @@
 import Foundation
 import HarnessCore
 import LoRaWAN
+import Serial
 
 /// Reads a capture item by item.
 public protocol TraceReader: AnyObject {
@@ -560,18 +561,71 @@ public final class JSONTraceReader: TraceReader {
 
 // MARK: - Session logs
 
-/// The harness's own serial session logs (`flash-test --log`): every payload the board's radio accepted
-/// (`ATC+PAYLOAD=port:hex`), with the airtime of its transmission (`+EVT:TX=start,end`).
+/// The harness's own serial session logs (`flash-test --log`), for any dialect profile: the profile named in the
+/// log's header says how the board was told to send (its `send` command, and `setPort` where the port is set apart)
+/// and how it reported the transmission (`txDone`, or `error`). Each send the board reported done is a record: its
+/// FPort and FRMPayload, the DevEUI the session read or set, the time. This project's firmware also reports
+/// `ATC+PAYLOAD=port:hex` lines and the airtime of each transmission (`+EVT:TX=start,end`).
 public final class SessionLogReader: TraceReader {
     private let lines: LineInput
     private var start: Nanoseconds?
     private var lastTX: (start: Int64, end: Int64)?
     private var reportedTruncation = false
+    private var profile: DialectProfile?
+    private var sendPattern: NSRegularExpression?
+    private var portPattern: NSRegularExpression?
+    private var devEUI: EUI64?
+    private var port: UInt8?
+    /// A send the board has not yet reported done or refused.
+    private var pending: (port: UInt8?, payload: [UInt8], seconds: Double, at: InputLocation)?
+    private var queue: [TraceItem] = []
 
     init(input: ByteInput) { lines = LineInput(input: input) }
 
+    /// A command template as a regular expression: `{port}` and `{hex}` captured, other placeholders any text.
+    static func pattern(_ template: String) -> NSRegularExpression? {
+        var out = "^"
+        var rest = Substring(template)
+        var groups: [String] = []
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            out += NSRegularExpression.escapedPattern(for: String(rest[..<open]))
+            let name = String(rest[rest.index(after: open)..<close])
+            groups.append(name)
+            switch name {
+            case "port": out += "(?<port>[0-9]{1,3})"
+            case "hex": out += "(?<hex>[0-9A-Fa-f]*)"
+            case "devEUI": out += "(?<devEUI>[0-9A-Fa-f]{16})"
+            default: out += ".*?"
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        out += NSRegularExpression.escapedPattern(for: String(rest)) + "$"
+        return try? NSRegularExpression(pattern: out)
+    }
+
+    static func named(_ re: NSRegularExpression, _ line: String, _ name: String) -> String? {
+        let ns = line as NSString
+        guard let m = re.firstMatch(in: line, range: NSRange(location: 0, length: ns.length)) else { return nil }
+        let r = m.range(withName: name)
+        return r.location == NSNotFound ? nil : ns.substring(with: r)
+    }
+
+    private func matches(_ role: String, _ line: String) -> Bool {
+        profile?.matchers(role).contains { $0.match(line) != nil } ?? false
+    }
+
+    private func record(port: UInt8?, payload: [UInt8], seconds: Double, at: InputLocation) -> TraceItem {
+        var r = TraceRecord(format: .serial, source: at)
+        r.time = start.map { $0.addingReportingOverflow(Int64(seconds * 1e9)).partialValue }
+        r.fport = port
+        r.frmPayload = payload
+        r.devEUI = devEUI
+        if let tx = lastTX, tx.end >= tx.start, tx.end - tx.start < 3_600_000 { r.statedAirtime = (tx.end - tx.start) * Time.millisecond }
+        return .record(r)
+    }
+
     public func next() throws(InputError) -> TraceItem? {
-        while true {
+        while queue.isEmpty {
             guard let raw = try lines.next() else {
                 if lines.truncated && !reportedTruncation { reportedTruncation = true; return .truncatedGzip(lines.path, at: lines.offset) }
                 return nil
@@ -580,15 +634,42 @@ public final class SessionLogReader: TraceReader {
             let text = String(decoding: raw, as: UTF8.self)
             if text.hasPrefix("#") {
                 if text.hasPrefix("# started ") { start = TraceTime.parse(String(text.dropFirst(10))) }
+                if let r = text.range(of: ", profile "), profile == nil {
+                    let name = String(text[r.upperBound...]).trimmingCharacters(in: .whitespaces)
+                    do throws(InputError) {
+                        let p = try DialectProfile.load(name)
+                        profile = p
+                        sendPattern = p.commands["send"].flatMap(SessionLogReader.pattern)
+                        portPattern = p.commands["setPort"].flatMap(SessionLogReader.pattern)
+                    } catch {
+                        return .rejected(reason: .unknownFormat, detail: "the log names profile '\(name)', which cannot be loaded: \(error.message); its sends cannot be read", at: at)
+                    }
+                }
                 continue
             }
             let parts = text.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3, let secs = Double(parts[0]), secs.isFinite, secs >= 0, secs < 1e9, parts[1] == "<" || parts[1] == ">" else {
                 return .rejected(reason: .malformedLine, detail: "not a session log record (seconds, > or <, bytes)", at: at)
             }
-            guard parts[1] == "<" else { continue }
             guard let bytes = ByteEscapes.unescape(parts[2]) else { return .rejected(reason: .malformedLine, detail: "bad escape in the record", at: at) }
             let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .newlines)
+            if parts[1] == ">" {
+                // A new command: a send still pending was not reported done.
+                pending = nil
+                if let re = portPattern, let p = SessionLogReader.named(re, line, "port"), let v = UInt8(p) { port = v; continue }
+                if let re = sendPattern, line.range(of: "<redacted>") == nil, let hex = SessionLogReader.named(re, line, "hex") {
+                    guard let payload = try? Hex.decode(hex) else { return .rejected(reason: .malformedLine, detail: "a send whose payload is not hex", at: at) }
+                    let p = SessionLogReader.named(re, line, "port").flatMap { UInt8($0) } ?? port
+                    pending = (p, payload, secs, at)
+                    continue
+                }
+                if let re = profile?.commands["setDevEUI"].flatMap(SessionLogReader.pattern), let e = SessionLogReader.named(re, line, "devEUI") {
+                    devEUI = try? EUI64(hex: e)
+                }
+                continue
+            }
+            // From the board.
+            if let m = profile?.matchers("devEUI").lazy.compactMap({ $0.match(line) }).first, m.count > 1, let e = try? EUI64(hex: m[1]) { devEUI = e; continue }
             if line.hasPrefix("+EVT:TX=") {
                 let v = line.dropFirst(8).split(separator: ",")
                 if v.count == 2, let a = Int64(v[0]), let b = Int64(v[1]) { lastTX = (a, b) }
@@ -599,13 +680,18 @@ public final class SessionLogReader: TraceReader {
                 guard v.count == 2, let port = UInt8(v[0]), let payload = try? Hex.decode(String(v[1])) else {
                     return .rejected(reason: .malformedLine, detail: "unreadable ATC+PAYLOAD line", at: at)
                 }
-                var r = TraceRecord(format: .serial, source: at)
-                r.time = start.map { $0 + Int64(secs * 1e9) }
-                r.fport = port
-                r.frmPayload = payload
-                if let tx = lastTX, tx.end >= tx.start, tx.end - tx.start < 3_600_000 { r.statedAirtime = (tx.end - tx.start) * Time.millisecond }
-                return .record(r)
+                // This project's firmware reports what its radio sent: the record, whatever the send command was.
+                pending = nil
+                return record(port: port, payload: payload, seconds: secs, at: at)
+            }
+            if let p = pending {
+                if matches("txDone", line) {
+                    pending = nil
+                    return record(port: p.port, payload: p.payload, seconds: p.seconds, at: p.at)
+                }
+                if matches("txFailed", line) || matches("error", line) { pending = nil }
             }
         }
+        return queue.removeFirst()
     }
 }

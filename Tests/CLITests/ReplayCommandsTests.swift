@@ -154,4 +154,40 @@ import TestSupport
         #expect(r.status == 1)
         #expect(r.stderr.contains("holds no entries: nothing was compared"), "\(r.stderr)")
     }
+
+    /// Point 11: a session log written by `flash-test --log` against each profile's emulated board reads back as the
+    /// sends the board reported done, with the DevEUI the session read, for every bundled profile.
+    @Test(arguments: [("occupancy-rak3172", "occupancy-bay", 10, ""), ("rak3172-rui3", "stock-module", 2, "0102030405060708"),
+                      ("wio-e5", "stock-module", 2, "0102030405060708"), ("rn2483", "stock-module", 2, "0102030405060708")])
+    func sessionLogsReadBack(profile: String, plan: String, port: Int, payload: String) throws {
+        let p = Process()
+        p.executableURL = TestPaths.cli
+        p.arguments = ["emulate", "--profile", profile, "--time-scale", "100", "--duration", "60s"]
+        p.currentDirectoryURL = TestPaths.root
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        var collected = Data()
+        let deadline = Date().addingTimeInterval(10)
+        while !collected.contains(0x0A) && Date() < deadline { collected.append(out.fileHandleForReading.availableData) }
+        let path = String(decoding: collected, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let log = Self.temp("session-\(profile).log")
+        _ = try CLI.run(["flash-test", "--port", path, "--profile", profile, "--plan", "hardware/plans/\(plan).yaml", "--time-scale", "100",
+                         "--log", log, "--quiet"], currentDirectory: TestPaths.root)
+        let nd = Self.temp("session-\(profile).ndjson")
+        let r = try CLI.run(["replay", log, "--codec", "none", "--ndjson", nd, "--json"], currentDirectory: TestPaths.root)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect((json?["read"] as? Int ?? 0) >= 1 && json?["rejected"] as? Int == 0, "\(r.stdout)\(r.stderr)")
+        let first = try String(contentsOfFile: nd, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
+        let rec = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any]
+        // This project's firmware reports each payload its radio sent (`ATC+PAYLOAD=port:hex`): the record is that.
+        var want = payload
+        if want.isEmpty, let line = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").first(where: { $0.contains("< ATC+PAYLOAD=") }) {
+            want = String(line.split(separator: ":").last ?? "").replacingOccurrences(of: "\\r\\n", with: "").lowercased()
+        }
+        #expect(!want.isEmpty && rec?["fport"] as? Int == port && rec?["frm_payload"] as? String == want, "\(first) \(want)")
+        #expect(rec?["dev_eui"] as? String == "70B3D57ED0001234", "\(first)")
+    }
 }
