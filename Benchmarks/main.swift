@@ -12,6 +12,8 @@ if CommandLine.arguments.dropFirst().first == "scaling" {
     runFleetBenchmarks()
 } else if CommandLine.arguments.dropFirst().first == "traces" {
     runTraceBenchmarks()
+} else if CommandLine.arguments.dropFirst().first == "peers" {
+    runPeerBenchmarks()
 } else {
     runBenchmarks(filter: CommandLine.arguments.dropFirst().first)
 }

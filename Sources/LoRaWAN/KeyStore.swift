@@ -30,6 +30,9 @@ public struct KeyStore: Sendable {
         public var nwkSKey: AES128Key
         public var appSKey: AES128Key
         public var devEUI: EUI64?
+        public init(devAddr: DevAddr, nwkSKey: AES128Key, appSKey: AES128Key, devEUI: EUI64?) {
+            self.devAddr = devAddr; self.nwkSKey = nwkSKey; self.appSKey = appSKey; self.devEUI = devEUI
+        }
     }
 
     public private(set) var devices: [EUI64: Device] = [:]
