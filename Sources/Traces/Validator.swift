@@ -273,6 +273,16 @@ public final class TraceValidator {
     /// each join-request the accept may answer (a 1.0.x join-accept's MIC does not cover the DevNonce), newest first;
     /// the first frame that verifies with one of them settles which.
     private var derived: [DevAddr: (devEUI: EUI64, keys: [SessionKeys])] = [:]
+    /// The OTAA sessions derived from captured joins so far, as a keys file's `sessions:` rows (for `keys derive`):
+    /// a session whose join-request is still ambiguous (no frame has verified with it) gives its newest candidate
+    /// and `settled` false.
+    public var derivedSessions: [(session: KeyStore.Session, settled: Bool)] {
+        derived.sorted { $0.key.value < $1.key.value }.compactMap { addr, d in
+            guard let k = d.keys.first else { return nil }
+            return (KeyStore.Session(devAddr: addr, nwkSKey: k.nwkSKey.key, appSKey: k.appSKey.key, devEUI: d.devEUI), d.keys.count == 1)
+        }
+    }
+
     /// How far back a join-accept looks for the join-requests it may answer: the join-accept delays are 5 and 6 s,
     /// but capture hosts' clocks are not the radio's (published sniffer captures show seconds of drift).
     static let joinMatchWindow: Nanoseconds = 60 * Time.second
