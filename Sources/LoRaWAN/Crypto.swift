@@ -1,7 +1,21 @@
+import CAESBlock
 import Crypto
 import CryptoExtras
 import Foundation
 import HarnessCore
+
+/// An AES-128 key expanded once (BoringSSL's schedule, as swift-crypto ships it): a block costs the cipher alone.
+final class ExpandedAESKey: @unchecked Sendable {
+    let schedule: UnsafeMutablePointer<lh_aes_key>
+    let valid: Bool
+    init(_ bytes: [UInt8]) {
+        let s = UnsafeMutablePointer<lh_aes_key>.allocate(capacity: 1)
+        s.initialize(to: lh_aes_key())
+        schedule = s
+        valid = bytes.count == 16 && bytes.withUnsafeBufferPointer { b in b.baseAddress.map { lh_aes_expand(s, $0) == 0 } ?? false }
+    }
+    deinit { schedule.deallocate() }
+}
 
 /// An AES-128 key made ready for LoRaWAN's two primitives, the AES block function (encryption keystream,
 /// join-accept) and AES-CMAC (message integrity codes), both from swift-crypto. Build one per key and reuse it:
@@ -13,10 +27,13 @@ public struct CryptoKey: @unchecked Sendable {
     /// RFC 4493 subkeys K1 and K2, derived once from AES(K, 0^128).
     let k1: [UInt8]
     let k2: [UInt8]
+    /// The key expanded once, for the block function of MICs and keystreams.
+    let expanded: ExpandedAESKey
 
     public init(_ key: AES128Key) {
         self.key = key
         symmetric = key.symmetricKey
+        expanded = ExpandedAESKey(key.symmetricKey.withUnsafeBytes { Array($0) })
         do {
             cmacTemplate = try AES.CMAC(key: symmetric)
         } catch {
@@ -40,10 +57,29 @@ public struct CryptoKey: @unchecked Sendable {
         return out
     }
 
-    /// AES-128 encryption of one 16-byte block, in place (swift-crypto's AES block function).
+    /// AES-128 encryption of one 16-byte block, in place, with the key expanded once (swift-crypto's BoringSSL AES;
+    /// `swiftCryptoEncryptBlock` is the same through swift-crypto's public API, which tests compare it with).
     @inline(__always)
     func encryptBlock(_ block: inout [UInt8]) {
-        try? AES.permute(&block, key: symmetric)
+        guard expanded.valid, block.count == 16 else { try? AES.permute(&block, key: symmetric); return }
+        block.withUnsafeMutableBufferPointer { b in
+            guard let p = b.baseAddress else { return }
+            lh_aes_encrypt_block(expanded.schedule, p, p)
+        }
+    }
+
+    /// One block through swift-crypto's public AES (the key expanded for this block alone).
+    public func swiftCryptoEncryptBlock(_ block: [UInt8]) -> [UInt8] {
+        var b = block
+        try? AES.permute(&b, key: symmetric)
+        return b
+    }
+
+    /// One block through the expanded key (for tests).
+    public func expandedEncryptBlock(_ block: [UInt8]) -> [UInt8] {
+        var b = block
+        encryptBlock(&b)
+        return b
     }
 
     /// AES-128 decryption of one 16-byte block, in place.

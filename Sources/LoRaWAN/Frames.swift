@@ -328,8 +328,9 @@ public enum FrameDecoder {
 
 // MARK: - Session keys and data frames with crypto
 
-/// A session's keys made ready for use (1.0.x: NwkSKey and AppSKey).
-public struct SessionKeys: Sendable {
+/// A session's keys made ready for use (1.0.x: NwkSKey and AppSKey). A class: records and devices share one, its
+/// key schedules are made once.
+public final class SessionKeys: Sendable {
     public let nwkSKey: CryptoKey
     public let appSKey: CryptoKey
     public init(nwkSKey: AES128Key, appSKey: AES128Key) {
@@ -413,13 +414,25 @@ public enum DataFrameCodec {
         return out
     }
 
+    /// Whether the MIC verifies with the 32-bit counter `fcnt` (LoRaWAN 1.0.x), without decrypting anything.
+    public static func micVerifies(_ raw: [UInt8], frame: DataFrame, fcnt: UInt32, key: CryptoKey) -> Bool {
+        guard raw.count >= 12, UInt16(truncatingIfNeeded: fcnt) == frame.fcnt else { return false }
+        var scratch = [UInt8](repeating: 0, count: 16)
+        let expected = raw.withUnsafeBytes {
+            LoRaWANCrypto.dataMIC(key: key, direction: frame.direction, devAddr: frame.devAddr, fcnt: fcnt,
+                                  message: UnsafeRawBufferPointer(rebasing: $0[0..<(raw.count - 4)]), scratch: &scratch)
+        }
+        return expected == frame.mic
+    }
+
     /// Checks the MIC with the 32-bit counter `fcnt` and decrypts the payload. `raw` is the whole PHYPayload.
-    public static func open(_ raw: [UInt8], frame: DataFrame, fcnt: UInt32, keys: SessionKeys) throws(FrameError) -> OpenedDataFrame {
-        guard UInt16(truncatingIfNeeded: fcnt) == frame.fcnt else {
+    /// `micVerified`: the caller has just checked the MIC with `micVerifies` at this counter (it is not computed again).
+    public static func open(_ raw: [UInt8], frame: DataFrame, fcnt: UInt32, keys: SessionKeys, micVerified: Bool = false) throws(FrameError) -> OpenedDataFrame {
+        guard UInt16(truncatingIfNeeded: fcnt) == frame.fcnt, raw.count >= 12 else {
             throw FrameError(.fcntOutOfRange, field: "FHDR.FCnt", "the 32-bit FCnt \(fcnt) does not end in the frame's \(frame.fcnt)")
         }
         var scratch = [UInt8](repeating: 0, count: 16)
-        let expected = raw.withUnsafeBytes {
+        let expected = micVerified ? frame.mic : raw.withUnsafeBytes {
             LoRaWANCrypto.dataMIC(key: keys.nwkSKey, direction: frame.direction, devAddr: frame.devAddr, fcnt: fcnt,
                                   message: UnsafeRawBufferPointer(rebasing: $0[0..<(raw.count - 4)]), scratch: &scratch)
         }

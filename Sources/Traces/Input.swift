@@ -9,7 +9,7 @@ import HarnessCore
 public final class ByteInput {
     public let path: String
     private var file: gzFile?
-    /// Bytes peeked at and not yet delivered.
+    /// The buffer of bytes read ahead (peeked, or read in chunks); `head` is where the next delivery starts.
     private var pending: [UInt8] = []
     /// Bytes delivered so far (offsets in the uncompressed stream).
     public private(set) var offset = 0
@@ -46,27 +46,52 @@ public final class ByteInput {
     /// The first `count` bytes still to come (fewer at the end), without consuming them: the next reads return
     /// them again. Works on pipes, which cannot be read twice.
     public func peek(_ count: Int) throws(InputError) -> [UInt8] {
-        while pending.count < count {
-            let chunk = try readFromFile(count - pending.count)
-            if chunk.isEmpty { break }
-            pending += chunk
-        }
-        return Array(pending.prefix(count))
+        try fill(count)
+        return Array(pending[head..<min(pending.count, head + count)])
     }
 
     /// Up to `max` bytes; empty at the end. A damaged gzip stream is an error naming the offset.
     public func read(_ max: Int) throws(InputError) -> [UInt8] {
         guard max > 0 else { return [] }
-        if !pending.isEmpty {
-            let n = min(max, pending.count)
-            let out = Array(pending.prefix(n))
-            pending.removeFirst(n)
-            offset += n
-            return out
-        }
-        let out = try readFromFile(max)
-        offset += out.count
+        if pending.count == head { try fill(1) }
+        let n = min(max, pending.count - head)
+        let out = Array(pending[head..<(head + n)])
+        head += n
+        offset += n
         return out
+    }
+
+    /// Exactly `n` bytes, or fewer at the end of the file.
+    public func readExactly(_ n: Int) throws(InputError) -> [UInt8] { Array(try readSlice(n)) }
+
+    /// Exactly `n` bytes (fewer at the end of the file) as a view of the input's buffer, without a copy: valid until
+    /// the next read (the records of a capture are looked at one at a time).
+    public func readSlice(_ n: Int) throws(InputError) -> ArraySlice<UInt8> {
+        guard n > 0 else { return [] }
+        try fill(n)
+        let k = min(n, pending.count - head)
+        let out = pending[head..<(head + k)]
+        head += k
+        offset += k
+        return out
+    }
+
+    /// Bytes read from the file and not yet delivered: `pending[head...]`.
+    private var head = 0
+
+    /// Reads from the file until `n` bytes are buffered or the file ends; the buffer is compacted first.
+    private func fill(_ n: Int) throws(InputError) {
+        guard pending.count - head < n else { return }
+        if head > 0 {
+            pending.removeSubrange(0..<head)
+            head = 0
+        }
+        while pending.count < n {
+            // Chunks of 256 KiB, or what a long record still needs (callers bound lengths that come from the data).
+            let chunk = try readFromFile(max(256 * 1024, n - pending.count))
+            if chunk.isEmpty { break }
+            pending += chunk
+        }
     }
 
     private func readFromFile(_ max: Int) throws(InputError) -> [UInt8] {
@@ -81,10 +106,11 @@ public final class ByteInput {
             var message = gzerror(f, &code).map { String(cString: $0) } ?? "read error"
             // zlib puts the path in front of its message: the location already names the file.
             if message.hasPrefix(path + ": ") { message.removeFirst(path.count + 2) }
+            let at = offset + pending.count - head
             if code == Z_ERRNO {
-                throw InputError("read error: \(String(cString: strerror(errno)))", at: .byteOffset(source: path, offset: offset + pending.count))
+                throw InputError("read error: \(String(cString: strerror(errno)))", at: .byteOffset(source: path, offset: at))
             }
-            throw InputError("damaged gzip data: \(message)", at: .byteOffset(source: path, offset: offset + pending.count))
+            throw InputError("damaged gzip data: \(message)", at: .byteOffset(source: path, offset: at))
         }
         if Int(n) < max {
             // The end: a gzip stream without its trailer reads to here and then reports Z_BUF_ERROR.
@@ -94,18 +120,6 @@ public final class ByteInput {
         }
         if Int(n) < max { buf.removeLast(max - Int(n)) }
         return buf
-    }
-
-    /// Exactly `n` bytes, or fewer at the end of the file.
-    public func readExactly(_ n: Int) throws(InputError) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(min(n, 1 << 20))   // a length field that lies does not allocate before the bytes exist
-        while out.count < n {
-            let chunk = try read(min(n - out.count, 1 << 20))
-            if chunk.isEmpty { break }
-            out += chunk
-        }
-        return out
     }
 
     public func close() {

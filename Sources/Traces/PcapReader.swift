@@ -81,32 +81,38 @@ public final class PcapReader: TraceReader {
         while queue.isEmpty && !done {
             if ng { try nextBlock() } else { try nextRecord() }
         }
+        // One record at a time, mostly: the last is taken without shifting the rest.
+        if queue.count == 1 { return queue.popLast() }
         return queue.isEmpty ? nil : queue.removeFirst()
     }
 
     private func nextRecord() throws(InputError) {
         let at = input.offset
-        let h = try input.readExactly(16)
-        if h.isEmpty { done = true; if input.truncated { queue.append(.truncatedGzip(path, at: input.offset)) }; return }
-        guard h.count == 16 else {
-            queue.append(.rejected(reason: .truncatedRecord, detail: "record header cut short (\(h.count) of 16 bytes)", at: .byteOffset(source: path, offset: at)))
-            done = true
-            return
+        // The header's fields, read from a view of the input's buffer that ends here (before the next read).
+        let (sec, frac, incl): (UInt32, UInt32, Int)
+        do {
+            let h = try input.readSlice(16)
+            if h.isEmpty { done = true; if input.truncated { queue.append(.truncatedGzip(path, at: input.offset)) }; return }
+            guard h.count == 16 else {
+                queue.append(.rejected(reason: .truncatedRecord, detail: "record header cut short (\(h.count) of 16 bytes)", at: .byteOffset(source: path, offset: at)))
+                done = true
+                return
+            }
+            (sec, frac, incl) = (u32(h, 0, big: bigEndian), u32(h, 4, big: bigEndian), Int(u32(h, 8, big: bigEndian)))
         }
-        let sec = u32(h[...], 0, big: bigEndian), frac = u32(h[...], 4, big: bigEndian), incl = Int(u32(h[...], 8, big: bigEndian))
         guard incl <= 262_144 else {
             queue.append(.rejected(reason: .truncatedRecord, detail: "record length \(incl) is not plausible", at: .byteOffset(source: path, offset: at)))
             done = true
             return
         }
-        let data = try input.readExactly(incl)
+        let data = try input.readSlice(incl)
         guard data.count == incl else {
             queue.append(.rejected(reason: .truncatedRecord, detail: "record cut short (\(data.count) of \(incl) bytes)", at: .byteOffset(source: path, offset: at)))
             done = true
             return
         }
         let t = Int64(sec) * 1_000_000_000 + Int64(frac) * (nanoseconds ? 1 : 1000)
-        packet(data[...], linkType: linkType, time: t, at: .byteOffset(source: path, offset: at))
+        packet(data, linkType: linkType, time: t, at: .byteOffset(source: path, offset: at))
     }
 
     private func nextBlock() throws(InputError) {

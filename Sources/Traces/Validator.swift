@@ -295,14 +295,15 @@ public final class TraceValidator {
     }()
     private var devices: [DeviceID: Device] = [:]
     private var order: [Device] = []
-    /// Recent PHYPayloads for spotting one uplink heard by several gateways: the last time each was seen, and the
-    /// order they came in (the oldest leave after `recentLimit`).
-    private var recentTimes: [FrameBytes: (time: Nanoseconds?, gateway: String?, serial: Int)] = [:]
+    /// Recent PHYPayloads for spotting one uplink heard by several gateways: a ring of the last `recentLimit`
+    /// accepted frames, each with a 64-bit digest (scanned first), its bytes, time and gateway. The newest copy of a
+    /// frame is found first.
+    private var recentDigests = [UInt64](repeating: 0, count: TraceValidator.recentLimit)
+    private var recentFrames = [(bytes: [UInt8], time: Nanoseconds?, gateway: String?)](repeating: ([], nil, nil), count: TraceValidator.recentLimit)
+    private var recentCount = 0
+    private var recentHead = 0
     /// The gateway of the record being checked (a copy comes from another one; "capture", LoRaTap v0's, is unknown).
     private var currentGateway: String?
-    private var recentOrder: [(bytes: FrameBytes, serial: Int)] = []
-    private var recentHead = 0
-    private var recentSerial = 0
     private static let recentLimit = 256
     /// The last coding-rate text and its parsed value (captures repeat the same few).
     private var lastCodingRate: (text: String, value: CodingRate)?
@@ -360,39 +361,41 @@ public final class TraceValidator {
         return d
     }
 
-    /// True (and remembered) when the same PHYPayload was seen within the dedup window: another gateway's copy.
-    /// A PHYPayload as a dictionary key, hashed as one block of bytes (not byte by byte).
-    private struct FrameBytes: Hashable {
-        let bytes: [UInt8]
-        func hash(into h: inout Hasher) { bytes.withUnsafeBytes { h.combine(bytes: $0) } }
+    /// A frame's digest for the ring: its length and last 8 bytes (the MIC and what precedes it).
+    @inline(__always)
+    private static func digest(_ bytes: [UInt8]) -> UInt64 {
+        var d = UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15
+        for b in bytes.suffix(8) { d = d << 8 | UInt64(b) }
+        return d
     }
 
+    /// True when the same PHYPayload was accepted within the dedup window: another gateway's copy.
     private func isGatewayCopy(_ bytes: [UInt8], at time: Nanoseconds?) -> Bool {
-        guard let seen = recentTimes[FrameBytes(bytes: bytes)] else { return false }
-        // Within the window (a repeat, NbTrans, comes after the receive windows: later). Without times, only another
-        // gateway's reception is a copy: the same gateway logging the frame again sent or heard it again.
-        switch (time, seen.time) {
-        case (let t?, let u?): return abs(t.subtractingReportingOverflow(u).partialValue) <= options.dedupWindow
-        default:
-            guard let g = currentGateway, let h = seen.gateway else { return false }
-            return g != h
+        let d = TraceValidator.digest(bytes)
+        var i = recentHead
+        for _ in 0..<recentCount {
+            i = i == 0 ? TraceValidator.recentLimit - 1 : i - 1
+            guard recentDigests[i] == d, recentFrames[i].bytes == bytes else { continue }
+            let seen = recentFrames[i]
+            // Within the window (a repeat, NbTrans, comes after the receive windows: later). Without times, only
+            // another gateway's reception is a copy: the same gateway logging the frame again sent or heard it again.
+            switch (time, seen.time) {
+            case (let t?, let u?): return abs(t.subtractingReportingOverflow(u).partialValue) <= options.dedupWindow
+            default:
+                guard let g = currentGateway, let h = seen.gateway else { return false }
+                return g != h
+            }
         }
+        return false
     }
 
     /// Remembers an accepted frame, so that other gateways' copies of it are merged (a rejected one is not: each of
     /// its copies is checked on its own).
     private func remember(_ bytes: [UInt8], at time: Nanoseconds?) {
-        let phy = FrameBytes(bytes: bytes)
-        recentSerial += 1
-        recentTimes[phy] = (time, currentGateway, recentSerial)
-        if recentOrder.count < TraceValidator.recentLimit {
-            recentOrder.append((phy, recentSerial))
-        } else {
-            let old = recentOrder[recentHead]
-            if recentTimes[old.bytes]?.serial == old.serial { recentTimes[old.bytes] = nil }
-            recentOrder[recentHead] = (phy, recentSerial)
-            recentHead = (recentHead + 1) % TraceValidator.recentLimit
-        }
+        recentDigests[recentHead] = TraceValidator.digest(bytes)
+        recentFrames[recentHead] = (bytes, time, currentGateway)
+        recentHead = (recentHead + 1) % TraceValidator.recentLimit
+        recentCount = min(recentCount + 1, TraceValidator.recentLimit)
     }
 
     private func check(_ input: TraceRecord) {
@@ -582,15 +585,18 @@ public final class TraceValidator {
     /// The first candidate counter whose MIC verifies, with the frame opened at it. A session derived from a captured
     /// join with several possible join-requests is settled by the first frame that verifies under one of them.
     private func verify(_ phy: [UInt8], _ f: DataFrame, _ candidates: [FCntCandidate], _ keys: SessionKeys) -> (FCntCandidate, OpenedDataFrame)? {
-        var sets = [keys]
-        if let d = derived[f.devAddr], d.keys.count > 1 { sets = d.keys }
-        for (i, k) in sets.enumerated() {
+        func attempt(_ k: SessionKeys) -> (FCntCandidate, OpenedDataFrame)? {
             for c in candidates {
-                if let opened = try? DataFrameCodec.open(phy, frame: f, fcnt: c.value, keys: k), opened.micValid {
-                    if sets.count > 1, let d = derived[f.devAddr] { derived[f.devAddr] = (d.devEUI, [sets[i]]) }
-                    return (c, opened)
-                }
+                // The MIC alone for each candidate; the frame is decrypted once, at the one that verifies.
+                guard DataFrameCodec.micVerifies(phy, frame: f, fcnt: c.value, key: k.nwkSKey),
+                      let opened = try? DataFrameCodec.open(phy, frame: f, fcnt: c.value, keys: k, micVerified: true) else { continue }
+                return (c, opened)
             }
+            return nil
+        }
+        guard let d = derived[f.devAddr], d.keys.count > 1 else { return attempt(keys) }
+        for k in d.keys {
+            if let found = attempt(k) { derived[f.devAddr] = (d.devEUI, [k]); return found }
         }
         return nil
     }

@@ -92,7 +92,9 @@ struct ReplayCommand: ParsableCommand {
         var noPHY = 0
         var kept: [TraceRecord] = []
         let keep = to != nil
-        validator.onRecord = { r, decoded in
+        // Records are handed out only to a writer or a replay target (decodings are made as JSON only for them).
+        let listen = keep || nd != nil || decodedOut != nil || pcapOut != nil
+        if listen { validator.onRecord = { r, decoded in
             let out = anon?.apply(r) ?? r
             nd?.write(TraceJSON.line(out, decoded: decoded))
             if let d = decoded, let line = TraceJSON.expectedLine(out, decoded: d) { decodedOut?.write(line) }
@@ -106,7 +108,7 @@ struct ReplayCommand: ParsableCommand {
                 }
             }
             if keep { kept.append(out) }
-        }
+        } }
         validator.onTimeline = { t, site, bays, ins, outs in tl?.write("\(TraceTime.format(t)),\(site),\(bays),\(ins),\(outs)") }
 
         // A file without records checked nothing: that fails the run (a pipe that delivered nothing is not a pass).

@@ -163,4 +163,18 @@ func testSeed(_ name: String) -> UInt64 {
             }
         }
     }
+
+    /// The block function with the key expanded once (BoringSSL's schedule) gives what swift-crypto's public AES gives,
+    /// block for block, on random keys; and the FIPS-197 Appendix C.1 AES-128 example.
+    @Test func expandedKeyMatchesSwiftCryptoAES() throws {
+        let fips = CryptoKey(try AES128Key(bytes: Array(0...15)))
+        #expect(fips.expandedEncryptBlock((0..<16).map { UInt8($0 * 0x11) }) == (try Hex.decode("69c4e0d86a7b0430d8cdb78070b4c55a")))
+        let seed = testSeed("expandedKeyMatchesSwiftCryptoAES")
+        var rng = SeededRandom(seed: seed)
+        for _ in 0..<500 {
+            let key = CryptoKey(try AES128Key(bytes: rng.bytes(16)))
+            let block = rng.bytes(16)
+            #expect(key.expandedEncryptBlock(block) == key.swiftCryptoEncryptBlock(block), "seed \(seed)")
+        }
+    }
 }
