@@ -204,6 +204,20 @@ extension FCnt {
     /// A lower counter below this (and not a wrap) is taken for a restart: a device that lost its counter begins at 0.
     public static let restartBelow: UInt32 = 16
 
+    /// The most likely candidate alone (the first of `candidates`), without building the list: a capture's frames
+    /// almost always verify at it.
+    public static func likeliest(_ received: UInt16, last: UInt32?) -> FCntCandidate {
+        let r = UInt32(received)
+        guard let last else { return .first(r) }
+        let high = last & 0xFFFF_0000, low = last & 0xFFFF
+        if r == low { return .same(last) }
+        if r > low { return .ahead(high | r) }
+        let nearWrap = low >= 0x1_0000 - wrapWindow && r < wrapWindow - (0x1_0000 - low)
+        if nearWrap, high < 0xFFFF_0000 { return .wrapped((high + 0x1_0000) | r) }
+        if r < restartBelow { return .restarted(r) }
+        return .behind(high | r)
+    }
+
     /// The candidates for a 16-bit counter on air, most likely first (see `FCntCandidate`).
     public static func candidates(_ received: UInt16, last: UInt32?) -> [FCntCandidate] {
         let r = UInt32(received)

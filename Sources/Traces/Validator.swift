@@ -302,6 +302,8 @@ public final class TraceValidator {
     private var recentFrames = [(bytes: [UInt8], time: Nanoseconds?, gateway: String?)](repeating: ([], nil, nil), count: TraceValidator.recentLimit)
     private var recentCount = 0
     private var recentHead = 0
+    /// Digest → the ring slot of the newest frame with it.
+    private var recentIndex: [UInt64: Int] = [:]
     /// The gateway of the record being checked (a copy comes from another one; "capture", LoRaTap v0's, is unknown).
     private var currentGateway: String?
     private static let recentLimit = 256
@@ -371,11 +373,8 @@ public final class TraceValidator {
 
     /// True when the same PHYPayload was accepted within the dedup window: another gateway's copy.
     private func isGatewayCopy(_ bytes: [UInt8], at time: Nanoseconds?) -> Bool {
-        let d = TraceValidator.digest(bytes)
-        var i = recentHead
-        for _ in 0..<recentCount {
-            i = i == 0 ? TraceValidator.recentLimit - 1 : i - 1
-            guard recentDigests[i] == d, recentFrames[i].bytes == bytes else { continue }
+        // The newest frame with the same digest, then the frame itself.
+        if let i = recentIndex[TraceValidator.digest(bytes)], recentFrames[i].bytes == bytes {
             let seen = recentFrames[i]
             // Within the window (a repeat, NbTrans, comes after the receive windows: later). Without times, only
             // another gateway's reception is a copy: the same gateway logging the frame again sent or heard it again.
@@ -392,7 +391,12 @@ public final class TraceValidator {
     /// Remembers an accepted frame, so that other gateways' copies of it are merged (a rejected one is not: each of
     /// its copies is checked on its own).
     private func remember(_ bytes: [UInt8], at time: Nanoseconds?) {
-        recentDigests[recentHead] = TraceValidator.digest(bytes)
+        let d = TraceValidator.digest(bytes)
+        if recentCount == TraceValidator.recentLimit, recentIndex[recentDigests[recentHead]] == recentHead {
+            recentIndex[recentDigests[recentHead]] = nil   // the oldest leaves
+        }
+        recentDigests[recentHead] = d
+        recentIndex[d] = recentHead
         recentFrames[recentHead] = (bytes, time, currentGateway)
         recentHead = (recentHead + 1) % TraceValidator.recentLimit
         recentCount = min(recentCount + 1, TraceValidator.recentLimit)
@@ -539,11 +543,16 @@ public final class TraceValidator {
             r.devEUI = knownEUI ?? r.devEUI
             let d = device(knownEUI.map { .eui($0) } ?? .addr(f.devAddr))
             if d.f.devAddr == nil || d.devAddr != f.devAddr { d.f.devAddr = f.devAddr.description }
-            let candidates = FCnt.candidates(f.fcnt, last: d.devAddr == f.devAddr ? d.lastFcnt : nil)
+            let last = d.devAddr == f.devAddr ? d.lastFcnt : nil
             loadKeys(d, f.devAddr)
-            var chosen = candidates[0]
+            var chosen = FCnt.likeliest(f.fcnt, last: last)
             if let keys = d.sessionKeys {
-                guard let (c, opened) = verify(phy, f, candidates, keys) else {
+                // The likeliest counter first; the other candidates only when its MIC fails.
+                let settled = derived[f.devAddr].map { $0.keys.count == 1 } ?? true
+                let firstTry = settled && DataFrameCodec.micVerifies(phy, frame: f, fcnt: chosen.value, key: keys.nwkSKey)
+                    ? (try? DataFrameCodec.open(phy, frame: f, fcnt: chosen.value, keys: keys, micVerified: true)).map { (chosen, $0) } : nil
+                guard let (c, opened) = firstTry ?? verify(phy, f, FCnt.candidates(f.fcnt, last: last), keys) else {
+                    let candidates = FCnt.candidates(f.fcnt, last: last)
                     d.f.micInvalid += 1
                     report.micInvalid += 1
                     reject(.micMismatch, "uplink of \(f.devAddr) FCnt \(candidates[0].value): MIC does not verify with its session keys"

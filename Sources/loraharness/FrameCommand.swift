@@ -8,7 +8,7 @@ import Traces
 struct FrameCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "frame",
-        abstract: "Build and read LoRaWAN 1.0.x frames: encryption, MIC, MAC commands, pcap output.",
+        abstract: "Build and read LoRaWAN 1.0.x and 1.1 frames: encryption, MIC, MAC commands, pcap output.",
         discussion: """
             Keys come from a keys file (--keys FILE, see the README) or the environment (LORAHARNESS_KEYS, \
             LORAHARNESS_APPKEY, LORAHARNESS_NWKSKEY, LORAHARNESS_APPSKEY), never from arguments, and are never printed.
@@ -48,11 +48,22 @@ struct FrameEncodeCommand: ParsableCommand {
                   70B3D57ED0000001 --dev-nonce 7
               loraharness frame encode --keys keys.yaml --dev-addr 26011BDA --fcnt 70000 --mac DevStatusAns:battery=200,margin=7 \\
                   --pcap out.pcap --region EU868 --dr 5 --frequency 868.1MHz
+              loraharness frame encode --keys keys11.yaml --lorawan 1.1 --dev-addr 01020304 --fcnt 1 \\
+                  --fport 1 --payload 68656c6c6f --tx-dr 2 --tx-ch 3
+              loraharness frame encode --keys keys11.yaml --type rejoin-request --rejoin-type 0 \\
+                  --dev-eui 0102030405060708 --net-id 010203 --rj-count 1 --dev-addr 01020304
             """
     )
 
-    @Option(help: "Frame type: unconfirmed-up, confirmed-up, unconfirmed-down, confirmed-down, join-request, join-accept.")
+    @Option(help: "Frame type: unconfirmed-up, confirmed-up, unconfirmed-down, confirmed-down, join-request, join-accept, rejoin-request.")
     var type: String?
+    @Option(help: "LoRaWAN version of a data frame: 1.0 or 1.1 (default: as the session in the keys).") var lorawan: String?
+    @Option(help: "LoRaWAN 1.1 uplink: data rate of the transmission (in the MIC).") var txDr: UInt8?
+    @Option(help: "LoRaWAN 1.1 uplink: channel index of the transmission (in the MIC).") var txCh: UInt8?
+    @Option(help: "LoRaWAN 1.1 with --ack: FCnt of the acknowledged frame (in the MIC).") var confFcnt: UInt16?
+    @Flag(help: "Join-accept with OptNeg (LoRaWAN 1.1): keys from the device's nwkKey; needs --dev-eui, --dev-nonce.") var optNeg = false
+    @Option(help: "Rejoin-request type: 0, 1 or 2.") var rejoinType: UInt8?
+    @Option(help: "Rejoin-request RJcount0 (types 0, 2) or RJcount1 (type 1).") var rjCount: UInt16?
     @Option(help: "DevAddr (8 hex digits).") var devAddr: String?
     @Option(help: "32-bit frame counter.") var fcnt: UInt32?
     @Option(help: "FPort (0 to 255; 0 puts MAC commands in the payload).") var fport: Int?
@@ -64,11 +75,11 @@ struct FrameEncodeCommand: ParsableCommand {
     @Flag(help: "Set FCtrl.ADRACKReq (uplink).") var adrAckReq = false
     @Flag(help: "Set FCtrl.ACK.") var ack = false
     @Flag(help: "Set FCtrl bit 4: ClassB (uplink) or FPending (downlink).") var fpending = false
-    @Option(help: "DevEUI (join-request; join-accept: whose AppKey to use).") var devEUI: String?
-    @Option(help: "JoinEUI / AppEUI (join-request).") var joinEUI: String?
-    @Option(help: "DevNonce (join-request).") var devNonce: UInt16?
+    @Option(help: "DevEUI (join-request, rejoin-request; join-accept: whose root keys to use).") var devEUI: String?
+    @Option(help: "JoinEUI / AppEUI (join-request, rejoin-request type 1; OptNeg join-accept).") var joinEUI: String?
+    @Option(help: "DevNonce (join-request; OptNeg join-accept: of the request it answers).") var devNonce: UInt16?
     @Option(help: "JoinNonce / AppNonce (join-accept, 24 bits).") var joinNonce: UInt32?
-    @Option(help: "NetID (join-accept, 6 hex digits).") var netID: String?
+    @Option(help: "NetID (join-accept, rejoin-request types 0 and 2; 6 hex digits).") var netID: String?
     @Option(help: "RX1DROffset (join-accept).") var rx1DROffset: UInt8 = 0
     @Option(help: "RX2 data rate (join-accept).") var rx2DR: UInt8 = 0
     @Option(help: "RX1 delay in seconds (join-accept).") var rxDelay: UInt8 = 1
@@ -139,6 +150,21 @@ struct FrameEncodeCommand: ParsableCommand {
         if rx2DR != 0 { s.rx2DataRate = rx2DR }
         if rxDelay != 1 { s.rxDelay = rxDelay }
         if let cflist { s.cfList = try parseArgument(cflist, option: "--cflist", Hex.decode) }
+        if let lorawan { s.lorawan = try parseArgument(lorawan, option: "--lorawan", LoRaWANVersion.parse) }
+        if let txDr {
+            try require(txDr <= 15, "TxDr \(txDr) is not a data rate (0 to 15)", option: "--tx-dr")
+            s.txDr = txDr
+        }
+        if let txCh { s.txCh = txCh }
+        if let confFcnt { s.confFCnt = confFcnt }
+        if optNeg { s.optNeg = true }
+        if let rejoinType {
+            try require(rejoinType <= 2, "rejoin type \(rejoinType) is not defined; allowed: 0, 1, 2", option: "--rejoin-type")
+            s.rejoinType = rejoinType
+        }
+        if let rjCount { s.rjCount = rjCount }
+        if s.optNeg, s.type != .joinAccept { throw InputError("--opt-neg is for join-accepts (--type join-accept)", at: .argument("--opt-neg")) }
+        if s.rejoinType != nil, s.type != .rejoinRequest { throw InputError("--rejoin-type is for --type rejoin-request", at: .argument("--rejoin-type")) }
     }
 
     private func writePcap(_ frame: [UInt8], to path: String) throws {
@@ -168,13 +194,19 @@ struct FrameDecodeCommand: ParsableCommand {
         abstract: "Read a PHYPayload: every field, the MIC status, the decrypted payload and MAC commands.",
         discussion: """
             The frame is hex or base64; '-' reads one frame per line from stdin. Exit status 1 when a MIC does not \
-            match, 2 when a frame cannot be read (the error names the byte offset and field).
+            match, 2 when a frame cannot be read (the error names the byte offset and field). LoRaWAN 1.1 frames are read \
+            with a 1.1 session's keys (fNwkSIntKey, sNwkSIntKey, nwkSEncKey, appSKey): an uplink's MIC is checked in full \
+            with --tx-dr and --tx-ch (and --conf-fcnt when ACK is set), else only its FNwkSIntKey half ('partially \
+            checked'). An OptNeg join-accept needs --dev-nonce (and --join-eui unless the keys file has the device's \
+            joinEUI); a rejoin-request of type 0 or 2 is checked with the session named by --dev-addr.
 
             Examples:
               loraharness frame decode 40da1b0126000100021bc97cd05b69 --keys keys.yaml
               loraharness frame decode QNobASYAAQACG8l80Ftp --keys keys.yaml \\
                   --last-fcnt 65535 --json
               loraharness frame decode <hex> --region EU868 --dr 0
+              loraharness frame decode 400403020180010001a6946426157612366a --keys keys11.yaml \\
+                  --tx-dr 2 --tx-ch 3
             """
     )
 
@@ -184,10 +216,17 @@ struct FrameDecodeCommand: ParsableCommand {
     @Option(help: "Frame-counter rule: 1.0.4 (no gap limit) or 1.0.3 (MAX_FCNT_GAP 16384).") var fcntRule: String = "1.0.4"
     @Option(help: "Check the size against this region's maximum at --dr.", transform: regionArgument) var region: RegionID?
     @Option(help: "Data rate for the size check.") var dr: Int?
+    @Option(help: "LoRaWAN 1.1 uplink: data rate of the transmission (for the MIC's SNwkSIntKey half).") var txDr: UInt8?
+    @Option(help: "LoRaWAN 1.1 uplink: channel index of the transmission (for the MIC's SNwkSIntKey half).") var txCh: UInt8?
+    @Option(help: "LoRaWAN 1.1, ACK set: FCnt of the acknowledged frame.") var confFcnt: UInt16?
+    @Option(help: "OptNeg join-accept: JoinEUI of the join-request it answers (default: the device's joinEUI).") var joinEUI: String?
+    @Option(help: "OptNeg join-accept: DevNonce of the join-request it answers.") var devNonce: UInt16?
+    @Option(help: "Rejoin-request type 0 or 2: DevAddr of the session whose SNwkSIntKey checks it.") var devAddr: String?
     @OptionGroup var keyOptions: KeyOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
+        try require(txDr.map { $0 <= 15 } ?? true, "TxDr is a data rate, 0 to 15", option: "--tx-dr")
         try require((region == nil) == (dr == nil), "--region and --dr go together", option: "--region")
         try require(FCntRule(rawValue: fcntRule) != nil, "FCnt rule '\(fcntRule)' is unknown; allowed: 1.0.4, 1.0.3", option: "--fcnt-rule")
     }
@@ -195,7 +234,10 @@ struct FrameDecodeCommand: ParsableCommand {
     func run() throws {
         let keys = try keyOptions.load(console: common.console)
         let options = InspectionOptions(keys: keys, lastFCnt: lastFcnt, fcnt: fcnt, fcntRule: FCntRule(rawValue: fcntRule) ?? .lorawan104,
-                                        region: region?.parameters, dataRate: dr)
+                                        region: region?.parameters, dataRate: dr, txDr: txDr, txCh: txCh, confFCnt: confFcnt,
+                                        joinEUI: try joinEUI.map { try parseArgument($0, option: "--join-eui", EUI64.init(hex:)) },
+                                        devNonce: devNonce,
+                                        devAddr: try devAddr.map { try parseArgument($0, option: "--dev-addr", DevAddr.init(hex:)) })
         let inputs: [(String, String)]
         if frame == "-" {
             let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)

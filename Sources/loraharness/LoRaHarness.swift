@@ -15,7 +15,7 @@ struct LoRaHarness: AsyncParsableCommand {
             Errors are one line on stderr: error: what was wrong (where: file:line, byte offset, argument).
             """,
         version: "loraharness \(toolVersion) (payload format \(OccupancyCodec.formatVersion))",
-        subcommands: [AirtimeCommand.self, ReplayCommand.self, BudgetCommand.self, RegionsCommand.self, LinkCommand.self, FrameCommand.self, CodecCommand.self, SimulateCommand.self, MergeCommand.self, DeviceCommand.self, PortsCommand.self, EmulateCommand.self, FlashTestCommand.self]
+        subcommands: [AirtimeCommand.self, ReplayCommand.self, BudgetCommand.self, RegionsCommand.self, LinkCommand.self, FrameCommand.self, KeysCommand.self, CodecCommand.self, SimulateCommand.self, MergeCommand.self, DeviceCommand.self, PortsCommand.self, EmulateCommand.self, FlashTestCommand.self]
     )
 }
 
