@@ -428,10 +428,25 @@ public enum DataFrameCodec {
         return out
     }
 
+    /// The decrypted FRMPayload alone (AppSKey, or NwkSKey for FPort 0), for a frame whose MIC was checked; MAC
+    /// commands are not read.
+    public static func decryptPayload(_ frame: DataFrame, fcnt: UInt32, keys: SessionKeys, scratch: inout [UInt8]) -> [UInt8] {
+        var payload = frame.frmPayload
+        guard let port = frame.fport, scratch.count == 16 else { return payload }
+        LoRaWANCrypto.cipherFRMPayload(&payload, range: 0..<payload.count, key: port == 0 ? keys.nwkSKey : keys.appSKey,
+                                       direction: frame.direction, devAddr: frame.devAddr, fcnt: fcnt, scratch: &scratch)
+        return payload
+    }
+
     /// Whether the MIC verifies with the 32-bit counter `fcnt` (LoRaWAN 1.0.x), without decrypting anything.
     public static func micVerifies(_ raw: [UInt8], frame: DataFrame, fcnt: UInt32, key: CryptoKey) -> Bool {
-        guard raw.count >= 12, UInt16(truncatingIfNeeded: fcnt) == frame.fcnt else { return false }
         var scratch = [UInt8](repeating: 0, count: 16)
+        return micVerifies(raw, frame: frame, fcnt: fcnt, key: key, scratch: &scratch)
+    }
+
+    /// The same with a caller's 16-byte scratch block (no allocation per frame).
+    public static func micVerifies(_ raw: [UInt8], frame: DataFrame, fcnt: UInt32, key: CryptoKey, scratch: inout [UInt8]) -> Bool {
+        guard raw.count >= 12, scratch.count == 16, UInt16(truncatingIfNeeded: fcnt) == frame.fcnt else { return false }
         let expected = raw.withUnsafeBytes {
             LoRaWANCrypto.dataMIC(key: key, direction: frame.direction, devAddr: frame.devAddr, fcnt: fcnt,
                                   message: UnsafeRawBufferPointer(rebasing: $0[0..<(raw.count - 4)]), scratch: &scratch)
@@ -442,10 +457,16 @@ public enum DataFrameCodec {
     /// Checks the MIC with the 32-bit counter `fcnt` and decrypts the payload. `raw` is the whole PHYPayload.
     /// `micVerified`: the caller has just checked the MIC with `micVerifies` at this counter (it is not computed again).
     public static func open(_ raw: [UInt8], frame: DataFrame, fcnt: UInt32, keys: SessionKeys, micVerified: Bool = false) throws(FrameError) -> OpenedDataFrame {
-        guard UInt16(truncatingIfNeeded: fcnt) == frame.fcnt, raw.count >= 12 else {
+        var scratch = [UInt8](repeating: 0, count: 16)
+        return try open(raw, frame: frame, fcnt: fcnt, keys: keys, micVerified: micVerified, scratch: &scratch)
+    }
+
+    /// The same with a caller's 16-byte scratch block (no allocation per frame).
+    public static func open(_ raw: [UInt8], frame: DataFrame, fcnt: UInt32, keys: SessionKeys, micVerified: Bool,
+                            scratch: inout [UInt8]) throws(FrameError) -> OpenedDataFrame {
+        guard UInt16(truncatingIfNeeded: fcnt) == frame.fcnt, raw.count >= 12, scratch.count == 16 else {
             throw FrameError(.fcntOutOfRange, field: "FHDR.FCnt", "the 32-bit FCnt \(fcnt) does not end in the frame's \(frame.fcnt)")
         }
-        var scratch = [UInt8](repeating: 0, count: 16)
         let expected = micVerified ? frame.mic : raw.withUnsafeBytes {
             LoRaWANCrypto.dataMIC(key: keys.nwkSKey, direction: frame.direction, devAddr: frame.devAddr, fcnt: fcnt,
                                   message: UnsafeRawBufferPointer(rebasing: $0[0..<(raw.count - 4)]), scratch: &scratch)

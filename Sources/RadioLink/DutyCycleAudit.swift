@@ -9,7 +9,8 @@ public struct SlidingHourAudit: Sendable {
     private var airtimes: [Int64] = []
     private var bands: [Int] = []
     private var head = 0
-    private var sums: [Int: Int64] = [:]
+    /// Airtime in the window per sub-band (by index; regions have a handful).
+    private var sums: [Int64] = []
     public private(set) var maxShare = 0.0
     public private(set) var violations = 0
 
@@ -22,17 +23,19 @@ public struct SlidingHourAudit: Sendable {
         let from = end - Time.hour
         // Transmissions wholly before the window leave it.
         while head < ends.count, ends[head] <= from {
-            sums[bands[head], default: 0] -= airtimes[head]
+            sums[bands[head]] -= airtimes[head]
             head += 1
         }
         if head > 1024 && head * 2 > ends.count {
             ends.removeFirst(head); airtimes.removeFirst(head); bands.removeFirst(head)
             head = 0
         }
+        guard band >= 0 && band < 1 << 16 else { return 0 }
+        if band >= sums.count { sums += [Int64](repeating: 0, count: band + 1 - sums.count) }
         ends.append(end); airtimes.append(airtime); bands.append(band)
-        sums[band, default: 0] += airtime
+        sums[band] += airtime
         // Only the part of a transmission inside the window counts: those that started before it are the oldest.
-        var used = sums[band] ?? 0
+        var used = sums[band]
         var i = head
         while i < ends.count, ends[i] - airtimes[i] < from {
             if bands[i] == band { used -= airtimes[i] - (ends[i] - from) }

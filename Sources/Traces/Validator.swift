@@ -302,8 +302,47 @@ public final class TraceValidator {
     private var recentFrames = [(bytes: [UInt8], time: Nanoseconds?, gateway: String?)](repeating: ([], nil, nil), count: TraceValidator.recentLimit)
     private var recentCount = 0
     private var recentHead = 0
-    /// Digest → the ring slot of the newest frame with it.
-    private var recentIndex: [UInt64: Int] = [:]
+    /// A 16-byte block for the MIC and keystream of each frame (allocated once).
+    private var scratch = [UInt8](repeating: 0, count: 16)
+    /// Digest → the ring slot of the newest frame with it: an open-addressed table of ring slots (−1 empty), eight
+    /// times the ring's size, probed linearly; an entry whose ring slot no longer holds its digest is stale and free.
+    private var recentIndex = [Int32](repeating: -1, count: 8 * TraceValidator.recentLimit)
+
+    @inline(__always)
+    private func bucket(_ d: UInt64) -> Int { Int(truncatingIfNeeded: d ^ (d >> 29) ^ (d >> 47)) & (recentIndex.count - 1) }
+
+    /// The ring slot holding digest `d`, if any (an entry counts when its slot holds `d` now).
+    @inline(__always)
+    private func indexLookup(_ d: UInt64) -> Int? {
+        var b = bucket(d)
+        for _ in 0..<16 {
+            let e = Int(recentIndex[b])
+            if e < 0 { return nil }
+            if e < recentCount && recentDigests[e] == d { return e }
+            b = (b + 1) & (recentIndex.count - 1)
+        }
+        return nil
+    }
+
+    /// Points `d` at `slot` (whose digest was just set to `d`): in the first free bucket of its run, or over an
+    /// older entry for the same digest, so that the newest copy is found.
+    private func indexInsert(_ d: UInt64, slot: Int) {
+        var b = bucket(d)
+        for _ in 0..<16 {
+            let e = Int(recentIndex[b])
+            if e < 0 || recentDigests[e] == d { recentIndex[b] = Int32(slot); return }
+            b = (b + 1) & (recentIndex.count - 1)
+        }
+        // The run is crowded with stale entries: the table is made again from the ring, oldest to newest.
+        for i in recentIndex.indices { recentIndex[i] = -1 }
+        for k in 1...recentCount {
+            let i = (slot + k) % TraceValidator.recentLimit
+            guard i < recentCount else { continue }
+            var c = bucket(recentDigests[i])
+            while recentIndex[c] >= 0 && recentDigests[Int(recentIndex[c])] != recentDigests[i] { c = (c + 1) & (recentIndex.count - 1) }
+            recentIndex[c] = Int32(i)
+        }
+    }
     /// The gateway of the record being checked (a copy comes from another one; "capture", LoRaTap v0's, is unknown).
     private var currentGateway: String?
     private static let recentLimit = 256
@@ -350,8 +389,8 @@ public final class TraceValidator {
             break
         case .rejected(let reason, let detail, let at):
             reject(reason, detail, at: at)
-        case .record(let r):
-            check(r)
+        case .record(var r):
+            check(&r)
         }
     }
 
@@ -374,7 +413,7 @@ public final class TraceValidator {
     /// True when the same PHYPayload was accepted within the dedup window: another gateway's copy.
     private func isGatewayCopy(_ bytes: [UInt8], at time: Nanoseconds?) -> Bool {
         // The newest frame with the same digest, then the frame itself.
-        if let i = recentIndex[TraceValidator.digest(bytes)], recentFrames[i].bytes == bytes {
+        if let i = indexLookup(TraceValidator.digest(bytes)), recentFrames[i].bytes == bytes {
             let seen = recentFrames[i]
             // Within the window (a repeat, NbTrans, comes after the receive windows: later). Without times, only
             // another gateway's reception is a copy: the same gateway logging the frame again sent or heard it again.
@@ -392,18 +431,15 @@ public final class TraceValidator {
     /// its copies is checked on its own).
     private func remember(_ bytes: [UInt8], at time: Nanoseconds?) {
         let d = TraceValidator.digest(bytes)
-        if recentCount == TraceValidator.recentLimit, recentIndex[recentDigests[recentHead]] == recentHead {
-            recentIndex[recentDigests[recentHead]] = nil   // the oldest leaves
-        }
+        // The oldest frame leaves the ring: its index entry turns stale when its slot takes the new digest.
         recentDigests[recentHead] = d
-        recentIndex[d] = recentHead
         recentFrames[recentHead] = (bytes, time, currentGateway)
+        recentCount = max(recentCount, recentHead + 1)
+        indexInsert(d, slot: recentHead)
         recentHead = (recentHead + 1) % TraceValidator.recentLimit
-        recentCount = min(recentCount + 1, TraceValidator.recentLimit)
     }
 
-    private func check(_ input: TraceRecord) {
-        var r = input
+    private func check(_ r: inout TraceRecord) {
         currentGateway = r.receptions.first?.gateway
         // Clock: time going back (beyond a second) or jumping forward by more than a day (compared without overflow
         // near the ends of the Int64-nanosecond range).
@@ -539,7 +575,7 @@ public final class TraceValidator {
                 return .done
             }
             // The DevEUI when the keys file (or a captured join) ties it to the DevAddr, else the DevAddr.
-            let knownEUI = derived[f.devAddr]?.devEUI ?? options.keys?.sessions[f.devAddr]?.devEUI
+            let knownEUI = knownDevEUI(f.devAddr)
             r.devEUI = knownEUI ?? r.devEUI
             let d = device(knownEUI.map { .eui($0) } ?? .addr(f.devAddr))
             if d.f.devAddr == nil || d.devAddr != f.devAddr { d.f.devAddr = f.devAddr.description }
@@ -548,10 +584,10 @@ public final class TraceValidator {
             var chosen = FCnt.likeliest(f.fcnt, last: last)
             if let keys = d.sessionKeys {
                 // The likeliest counter first; the other candidates only when its MIC fails.
-                let settled = derived[f.devAddr].map { $0.keys.count == 1 } ?? true
-                let firstTry = settled && DataFrameCodec.micVerifies(phy, frame: f, fcnt: chosen.value, key: keys.nwkSKey)
-                    ? (try? DataFrameCodec.open(phy, frame: f, fcnt: chosen.value, keys: keys, micVerified: true)).map { (chosen, $0) } : nil
-                guard let (c, opened) = firstTry ?? verify(phy, f, FCnt.candidates(f.fcnt, last: last), keys) else {
+                let settled = derived.isEmpty || (derived[f.devAddr].map { $0.keys.count == 1 } ?? true)
+                let firstTry: (FCntCandidate, [UInt8])? = settled && DataFrameCodec.micVerifies(phy, frame: f, fcnt: chosen.value, key: keys.nwkSKey, scratch: &scratch)
+                    ? (chosen, DataFrameCodec.decryptPayload(f, fcnt: chosen.value, keys: keys, scratch: &scratch)) : nil
+                guard let (c, payload) = firstTry ?? verify(phy, f, FCnt.candidates(f.fcnt, last: last), keys) else {
                     let candidates = FCnt.candidates(f.fcnt, last: last)
                     d.f.micInvalid += 1
                     report.micInvalid += 1
@@ -562,7 +598,7 @@ public final class TraceValidator {
                 chosen = c
                 d.f.micValid += 1
                 report.micValid += 1
-                r.frmPayload = opened.payload
+                r.frmPayload = payload
             }
             // A lower counter on a frame already seen in this session is a replay, not a restart.
             if case .restarted = chosen, d.devAddr == f.devAddr, d.recentMICs.contains(f.mic) { chosen = .behind(chosen.value) }
@@ -583,9 +619,16 @@ public final class TraceValidator {
         c.count < 2 ? "" : " (nor at " + c.dropFirst().map { String($0.value) }.joined(separator: ", ") + ")"
     }
 
+    /// The DevEUI a DevAddr belongs to: a session derived from a captured join, else the keys file's.
+    @inline(__always)
+    private func knownDevEUI(_ addr: DevAddr) -> EUI64? {
+        if !derived.isEmpty, let d = derived[addr] { return d.devEUI }
+        return options.keys?.sessions[addr]?.devEUI
+    }
+
     /// The session keys for a DevAddr: a session derived from a captured join first, else the keys file's.
     private func loadKeys(_ d: Device, _ addr: DevAddr) {
-        if let derivedKeys = derived[addr]?.keys.first { d.keysAddr = addr; d.sessionKeys = derivedKeys; return }
+        if !derived.isEmpty, let derivedKeys = derived[addr]?.keys.first { d.keysAddr = addr; d.sessionKeys = derivedKeys; return }
         guard d.keysAddr != addr else { return }
         d.keysAddr = addr
         d.sessionKeys = options.keys?.sessionKeys(for: addr).map { SessionKeys(nwkSKey: $0.nwkSKey, appSKey: $0.appSKey) }
@@ -593,17 +636,16 @@ public final class TraceValidator {
 
     /// The first candidate counter whose MIC verifies, with the frame opened at it. A session derived from a captured
     /// join with several possible join-requests is settled by the first frame that verifies under one of them.
-    private func verify(_ phy: [UInt8], _ f: DataFrame, _ candidates: [FCntCandidate], _ keys: SessionKeys) -> (FCntCandidate, OpenedDataFrame)? {
-        func attempt(_ k: SessionKeys) -> (FCntCandidate, OpenedDataFrame)? {
+    private func verify(_ phy: [UInt8], _ f: DataFrame, _ candidates: [FCntCandidate], _ keys: SessionKeys) -> (FCntCandidate, [UInt8])? {
+        func attempt(_ k: SessionKeys) -> (FCntCandidate, [UInt8])? {
             for c in candidates {
-                // The MIC alone for each candidate; the frame is decrypted once, at the one that verifies.
-                guard DataFrameCodec.micVerifies(phy, frame: f, fcnt: c.value, key: k.nwkSKey),
-                      let opened = try? DataFrameCodec.open(phy, frame: f, fcnt: c.value, keys: k, micVerified: true) else { continue }
-                return (c, opened)
+                // The MIC alone for each candidate; the payload is decrypted once, at the one that verifies.
+                guard DataFrameCodec.micVerifies(phy, frame: f, fcnt: c.value, key: k.nwkSKey, scratch: &scratch) else { continue }
+                return (c, DataFrameCodec.decryptPayload(f, fcnt: c.value, keys: k, scratch: &scratch))
             }
             return nil
         }
-        guard let d = derived[f.devAddr], d.keys.count > 1 else { return attempt(keys) }
+        guard !derived.isEmpty, let d = derived[f.devAddr], d.keys.count > 1 else { return attempt(keys) }
         for k in d.keys {
             if let found = attempt(k) { derived[f.devAddr] = (d.devEUI, [k]); return found }
         }
@@ -708,7 +750,7 @@ public final class TraceValidator {
 
     /// A data downlink: MIC with the downlink counter and decryption with the session keys, FCntDown gaps and repeats.
     private func downlink(_ f: DataFrame, _ r: inout TraceRecord, _ phy: [UInt8]) {
-        let knownEUI = derived[f.devAddr]?.devEUI ?? options.keys?.sessions[f.devAddr]?.devEUI
+        let knownEUI = knownDevEUI(f.devAddr)
         r.devEUI = knownEUI ?? r.devEUI
         r.uplink = false
         let d = device(knownEUI.map { .eui($0) } ?? .addr(f.devAddr))
@@ -716,7 +758,7 @@ public final class TraceValidator {
         loadKeys(d, f.devAddr)
         var chosen = candidates[0]
         if let keys = d.sessionKeys {
-            guard let (c, opened) = verify(phy, f, candidates, keys) else {
+            guard let (c, payload) = verify(phy, f, candidates, keys) else {
                 d.f.micInvalid += 1
                 report.micInvalid += 1
                 reject(.micMismatch, "downlink to \(f.devAddr) FCntDown \(candidates[0].value): MIC does not verify with its session keys"
@@ -726,7 +768,7 @@ public final class TraceValidator {
             chosen = c
             d.f.micValid += 1
             report.micValid += 1
-            r.frmPayload = opened.payload
+            r.frmPayload = payload
         } else {
             withoutKeys(d, at: r.source)
         }
@@ -962,7 +1004,7 @@ public final class TraceValidator {
     private func deviceID(_ frame: PHYPayload) -> DeviceID? {
         switch frame {
         case .joinRequest(let jr): return .eui(jr.devEUI)
-        case .data(let f): return (derived[f.devAddr]?.devEUI ?? options.keys?.sessions[f.devAddr]?.devEUI).map { .eui($0) } ?? .addr(f.devAddr)
+        case .data(let f): return knownDevEUI(f.devAddr).map { .eui($0) } ?? .addr(f.devAddr)
         default: return nil
         }
     }
