@@ -258,6 +258,13 @@ public final class TraceValidator {
         /// The session keys last used, with the DevAddr they belong to (key expansion once per session, not per frame).
         var keysAddr: DevAddr?
         var sessionKeys: SessionKeys?
+        /// A LoRaWAN 1.1 session's keys (then `sessionKeys` is nil), from the keys file or a captured 1.1 join.
+        var sessionKeys11: LoRaWAN11Keys?
+        /// 1.1: the network downlink counter (NFCntDown, FPort 0 or none) apart from the application one (AFCntDown,
+        /// kept in `lastFcntDown`); and the counters a confirmed frame's ACK refers to (ConfFCnt).
+        var lastNFcntDown: UInt32?
+        var lastConfirmedUp: UInt32?
+        var lastConfirmedDown: UInt32?
         var reportedUnknown = false
     }
     /// A join-request seen, waiting for its join-accept (to derive the session).
@@ -273,6 +280,8 @@ public final class TraceValidator {
     /// each join-request the accept may answer (a 1.0.x join-accept's MIC does not cover the DevNonce), newest first;
     /// the first frame that verifies with one of them settles which.
     private var derived: [DevAddr: (devEUI: EUI64, keys: [SessionKeys])] = [:]
+    /// LoRaWAN 1.1 sessions derived from a captured join (its join-accept's MIC covers the DevNonce: no ambiguity).
+    private var derived11: [DevAddr: (devEUI: EUI64, keys: LoRaWAN11Keys)] = [:]
     /// The OTAA sessions derived from captured joins so far, as a keys file's `sessions:` rows (for `keys derive`):
     /// a session whose join-request is still ambiguous (no frame has verified with it) gives its newest candidate
     /// and `settled` false.
@@ -555,11 +564,7 @@ public final class TraceValidator {
             joinAccept(phy, &r)
             return .done
         case .rejoinRequest:
-            report.rejoinRequests += 1
-            report.unverified += 1
-            report.accepted += 1
-            remember(phy, at: r.time)
-            onRecord?(r, nil)
+            rejoinRequest(phy, &r)
             return .done
         case .proprietary:
             report.proprietary += 1
@@ -582,7 +587,22 @@ public final class TraceValidator {
             let last = d.devAddr == f.devAddr ? d.lastFcnt : nil
             loadKeys(d, f.devAddr)
             var chosen = FCnt.likeliest(f.fcnt, last: last)
-            if let keys = d.sessionKeys {
+            if let keys11 = d.sessionKeys11 {
+                let candidates = FCnt.candidates(f.fcnt, last: last)
+                let conf = f.fctrl.ack ? UInt16(truncatingIfNeeded: d.lastConfirmedDown ?? 0) : 0
+                guard let (c, opened) = verify11Uplink(phy, f, r, candidates, keys11, confFCnt: conf) else {
+                    d.f.micInvalid += 1
+                    report.micInvalid += 1
+                    reject(.micMismatch, "LoRaWAN 1.1 uplink of \(f.devAddr) FCnt \(candidates[0].value): MIC does not verify with its session keys"
+                           + TraceValidator.alsoTried(candidates), at: r.source)
+                    return .done
+                }
+                chosen = c
+                d.f.micValid += 1
+                report.micValid += 1
+                r.frmPayload = opened.payload
+                if f.mtype == .confirmedDataUp { d.lastConfirmedUp = c.value }
+            } else if let keys = d.sessionKeys {
                 // The likeliest counter first; the other candidates only when its MIC fails.
                 let settled = derived.isEmpty || (derived[f.devAddr].map { $0.keys.count == 1 } ?? true)
                 let firstTry: (FCntCandidate, [UInt8])? = settled && DataFrameCodec.micVerifies(phy, frame: f, fcnt: chosen.value, key: keys.nwkSKey, scratch: &scratch)
@@ -609,7 +629,7 @@ public final class TraceValidator {
             remember(phy, at: r.time)
             d.recentMICs.append(f.mic)
             if d.recentMICs.count > 64 { d.recentMICs.removeFirst() }
-            if d.sessionKeys == nil { withoutKeys(d, at: r.source) }
+            if d.sessionKeys == nil && d.sessionKeys11 == nil { withoutKeys(d, at: r.source) }
             return outcome
         }
     }
@@ -623,15 +643,90 @@ public final class TraceValidator {
     @inline(__always)
     private func knownDevEUI(_ addr: DevAddr) -> EUI64? {
         if !derived.isEmpty, let d = derived[addr] { return d.devEUI }
+        if !derived11.isEmpty, let d = derived11[addr] { return d.devEUI }
         return options.keys?.sessions[addr]?.devEUI
+    }
+
+    /// A LoRaWAN 1.1 rejoin-request (§6.2.4): types 0 and 2 are signed with the device's SNwkSIntKey (its current 1.1
+    /// session), type 1 with JSIntKey (from its NwkKey). Unverified without those keys.
+    private func rejoinRequest(_ phy: [UInt8], _ r: inout TraceRecord) {
+        report.rejoinRequests += 1
+        guard let rj = try? RejoinRequest.parse(phy) else {
+            reject(.badFrame, "a rejoin-request whose fields cannot be read", at: r.source)
+            return
+        }
+        r.devEUI = rj.devEUI
+        let d = device(.eui(rj.devEUI))
+        if d.f.devEUI == nil { d.f.devEUI = rj.devEUI.description }
+        var sNwk: CryptoKey?, jsInt: CryptoKey?
+        if rj.type == 1, let nwk = options.keys?.device(for: rj.devEUI)?.nwkKey {
+            jsInt = LoRaWANCrypto.joinServerKeys(nwkKey: CryptoKey(nwk), devEUI: rj.devEUI).jsIntKey
+        } else if rj.type != 1 {
+            if let addr = d.devAddr { loadKeys(d, addr) }
+            sNwk = d.sessionKeys11?.sNwkSIntKey ?? options.keys?.session11(devEUI: rj.devEUI, devAddr: d.devAddr)?.lorawan11Keys?.sNwkSIntKey
+        }
+        if sNwk != nil || jsInt != nil {
+            guard let v = try? JoinCodec.verifyRejoin(phy, sNwkSIntKey: sNwk, jsIntKey: jsInt), v.valid else {
+                d.f.micInvalid += 1
+                report.micInvalid += 1
+                reject(.micMismatch, "rejoin-request type \(rj.type) of \(rj.devEUI): MIC does not verify with its " + (rj.type == 1 ? "JSIntKey" : "SNwkSIntKey"), at: r.source)
+                return
+            }
+            d.f.micValid += 1
+            report.micValid += 1
+        } else {
+            withoutKeys(d, at: r.source)
+        }
+        report.accepted += 1
+        remember(phy, at: r.time)
+        onRecord?(r, nil)
     }
 
     /// The session keys for a DevAddr: a session derived from a captured join first, else the keys file's.
     private func loadKeys(_ d: Device, _ addr: DevAddr) {
-        if !derived.isEmpty, let derivedKeys = derived[addr]?.keys.first { d.keysAddr = addr; d.sessionKeys = derivedKeys; return }
+        if !derived11.isEmpty, let k = derived11[addr]?.keys { d.keysAddr = addr; d.sessionKeys = nil; d.sessionKeys11 = k; return }
+        if !derived.isEmpty, let derivedKeys = derived[addr]?.keys.first { d.keysAddr = addr; d.sessionKeys = derivedKeys; d.sessionKeys11 = nil; return }
         guard d.keysAddr != addr else { return }
         d.keysAddr = addr
-        d.sessionKeys = options.keys?.sessionKeys(for: addr).map { SessionKeys(nwkSKey: $0.nwkSKey, appSKey: $0.appSKey) }
+        if let k11 = options.keys?.lorawan11Keys(for: addr) {
+            d.sessionKeys11 = k11
+            d.sessionKeys = nil
+        } else {
+            d.sessionKeys11 = nil
+            d.sessionKeys = options.keys?.sessionKeys(for: addr).map { SessionKeys(nwkSKey: $0.nwkSKey, appSKey: $0.appSKey) }
+        }
+    }
+
+    /// The region's data-rate index of a record's modulation (a 1.1 uplink MIC covers it: TxDr).
+    private func dataRateIndex(_ r: TraceRecord) -> Int? {
+        if r.fskBitrate != nil { return options.region.dataRates.first { if case .fsk = $0.modulation { return true } else { return false } }?.index }
+        guard let sf = r.spreadingFactor, let bw = r.bandwidthHz else { return nil }
+        return options.region.dataRates.first {
+            if case .lora(let m) = $0.modulation { return m.spreadingFactor == sf && Int(m.bandwidth.hertz) == bw && $0.uplink }
+            return false
+        }?.index
+    }
+
+    /// LoRaWAN 1.1 uplink: the first counter candidate whose MIC verifies, trying the channel indices the frequency may
+    /// have (the default channel it is, else every index the device's plan may hold: TxCh is not on air).
+    private func verify11Uplink(_ phy: [UInt8], _ f: DataFrame, _ r: TraceRecord, _ candidates: [FCntCandidate], _ keys: LoRaWAN11Keys,
+                                confFCnt: UInt16) -> (FCntCandidate, OpenedDataFrame)? {
+        let dr = dataRateIndex(r).map { UInt8(truncatingIfNeeded: $0) }
+        var channels: [UInt8] = []
+        if let freq = r.frequencyHz, let i = options.region.defaultChannels.firstIndex(where: { $0.frequencyHz == freq }) { channels.append(UInt8(i)) }
+        let plan = max(16, options.region.uplinkChannels.count)
+        channels += (0..<min(plan, 256)).map { UInt8($0) }.filter { !channels.contains($0) }
+        let rates: [UInt8] = dr.map { [$0] } ?? (0..<16).map { UInt8($0) }
+        for c in candidates {
+            for txDr in rates {
+                for txCh in channels {
+                    if let o = try? DataFrameCodec.open11(phy, frame: f, fcnt: c.value, keys: keys, confFCnt: confFCnt, txDr: txDr, txCh: txCh), o.micValid {
+                        return (c, o)
+                    }
+                }
+            }
+        }
+        return nil
     }
 
     /// The first candidate counter whose MIC verifies, with the frame opened at it. A session derived from a captured
@@ -660,12 +755,13 @@ public final class TraceValidator {
         d.f.joinRequests += 1
         report.joinRequests += 1
         var appKey: CryptoKey?
-        if let k = options.keys?.appKey(for: jr.devEUI) {
+        // The root key that signs join-requests: the AppKey in 1.0.x, the NwkKey in 1.1.
+        if let k = options.keys?.rootNetworkKey(for: jr.devEUI) ?? options.keys?.anyDeviceAppKey {
             let ck = CryptoKey(k)
             if JoinCodec.verifyRequest(phy, appKey: ck).valid { d.f.micValid += 1; report.micValid += 1; appKey = ck } else {
                 d.f.micInvalid += 1
                 report.micInvalid += 1
-                reject(.micMismatch, "join-request of \(key): MIC does not verify with its AppKey", at: r.source)
+                reject(.micMismatch, "join-request of \(key): MIC does not verify with its " + (options.keys?.device(for: jr.devEUI)?.isLoRaWAN11 == true ? "NwkKey" : "AppKey"), at: r.source)
                 return
             }
         } else {
@@ -697,6 +793,10 @@ public final class TraceValidator {
                 || pt.subtractingReportingOverflow(t).partialValue > TraceValidator.joinMatchWindow { continue }
             guard let key = p.appKey else { continue }
             tried += 1
+            if let dev = options.keys?.device(for: p.devEUI), let nwk = dev.nwkKey {
+                if joinAccept11(phy, &r, p, device: dev, nwkKey: CryptoKey(nwk)) { return }
+                continue
+            }
             guard let opened = try? JoinCodec.decryptAccept(phy, appKey: key), opened.micValid else { continue }
             let d = device(.eui(p.devEUI))
             d.f.joinAccepts += 1
@@ -748,16 +848,69 @@ public final class TraceValidator {
         onRecord?(r, nil)
     }
 
+    /// A LoRaWAN 1.1 device's join-accept (LoRaWAN 1.1 §6.2.3): decrypted with its NwkKey; with OptNeg its MIC is under
+    /// JSIntKey over the join-request's JoinEUI and DevNonce, and the four 1.1 session keys are derived (§6.2.3.1); without
+    /// OptNeg the network runs 1.0.x and the 1.0 keys come from the NwkKey. True when it verified (and was accounted).
+    private func joinAccept11(_ phy: [UInt8], _ r: inout TraceRecord, _ p: PendingJoin, device dev: KeyStore.Device, nwkKey: CryptoKey) -> Bool {
+        let js = LoRaWANCrypto.joinServerKeys(nwkKey: nwkKey, devEUI: p.devEUI)
+        guard let opened = try? JoinCodec.decryptAccept11(phy, key: nwkKey, jsIntKey: js.jsIntKey, joinEUI: p.joinEUI, devNonce: p.devNonce),
+              opened.micValid else { return false }
+        let a = opened.accept
+        let d = device(.eui(p.devEUI))
+        d.f.joinAccepts += 1
+        d.f.micValid += 1
+        report.micValid += 1
+        r.devEUI = p.devEUI
+        r.devAddr = a.devAddr
+        if a.optNeg {
+            let k = LoRaWANCrypto.sessionKeys11(nwkKey: nwkKey, appKey: CryptoKey(dev.appKey), joinNonce: a.joinNonce, joinEUI: p.joinEUI, devNonce: p.devNonce)
+            derived11[a.devAddr] = (p.devEUI, k)
+            derived[a.devAddr] = nil
+        } else {
+            let k = LoRaWANCrypto.sessionKeys11(optNegUnset: nwkKey, joinNonce: a.joinNonce, netID: a.netID, devNonce: p.devNonce)
+            derived[a.devAddr] = (p.devEUI, [SessionKeys(nwkSKey: k.fNwkSIntKey.key, appSKey: k.appSKey.key)])
+            derived11[a.devAddr] = nil
+        }
+        report.sessionsDerived += 1
+        d.keysAddr = nil
+        d.lastNFcntDown = nil
+        pendingJoins.removeAll { $0.devEUI == p.devEUI }
+        report.accepted += 1
+        remember(phy, at: r.time)
+        onRecord?(r, nil)
+        return true
+    }
+
     /// A data downlink: MIC with the downlink counter and decryption with the session keys, FCntDown gaps and repeats.
     private func downlink(_ f: DataFrame, _ r: inout TraceRecord, _ phy: [UInt8]) {
         let knownEUI = knownDevEUI(f.devAddr)
         r.devEUI = knownEUI ?? r.devEUI
         r.uplink = false
         let d = device(knownEUI.map { .eui($0) } ?? .addr(f.devAddr))
-        let candidates = FCnt.candidates(f.fcnt, last: d.devAddr == f.devAddr || d.devAddr == nil ? d.lastFcntDown : nil)
         loadKeys(d, f.devAddr)
+        // LoRaWAN 1.1 keeps two downlink counters: NFCntDown for FPort 0 or none, AFCntDown for application ports.
+        let network11 = d.sessionKeys11 != nil && (f.fport ?? 0) == 0
+        let lastDown = d.devAddr == f.devAddr || d.devAddr == nil ? (network11 ? d.lastNFcntDown : d.lastFcntDown) : nil
+        let candidates = FCnt.candidates(f.fcnt, last: lastDown)
         var chosen = candidates[0]
-        if let keys = d.sessionKeys {
+        if let keys11 = d.sessionKeys11 {
+            let conf = f.fctrl.ack ? UInt16(truncatingIfNeeded: d.lastConfirmedUp ?? 0) : 0
+            var found: (FCntCandidate, OpenedDataFrame)?
+            for c in candidates {
+                if let o = try? DataFrameCodec.open11(phy, frame: f, fcnt: c.value, keys: keys11, confFCnt: conf), o.micValid { found = (c, o); break }
+            }
+            guard let (c, opened) = found else {
+                d.f.micInvalid += 1
+                report.micInvalid += 1
+                reject(.micMismatch, "LoRaWAN 1.1 downlink to \(f.devAddr) FCntDown \(candidates[0].value): MIC does not verify with its session keys"
+                       + TraceValidator.alsoTried(candidates), at: r.source)
+                return
+            }
+            chosen = c
+            d.f.micValid += 1
+            report.micValid += 1
+            r.frmPayload = opened.payload
+        } else if let keys = d.sessionKeys {
             guard let (c, payload) = verify(phy, f, candidates, keys) else {
                 d.f.micInvalid += 1
                 report.micInvalid += 1
@@ -789,12 +942,13 @@ public final class TraceValidator {
             reject(.replay, "downlink to \(f.devAddr) FCntDown \(v) after \(d.lastFcntDown ?? 0)", at: r.source)
             return
         case .ahead(let v), .wrapped(let v):
-            let gap = Int(v &- (d.lastFcntDown ?? v) &- 1)
+            let gap = Int(v &- (lastDown ?? v) &- 1)
             if gap > 0 { d.f.downlinksLost += gap; report.downlinksLost += gap }
         case .first:
             break
         }
-        d.lastFcntDown = chosen.value
+        if network11 { d.lastNFcntDown = chosen.value } else { d.lastFcntDown = chosen.value }
+        if f.mtype == .confirmedDataDown { d.lastConfirmedDown = chosen.value }
         d.lastDownContent = phy
         d.f.downlinks += 1
         report.downlinks += 1
