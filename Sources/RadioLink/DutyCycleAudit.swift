@@ -5,9 +5,8 @@ import HarnessCore
 /// independent of the device's own duty-cycle policy, so a policy that bursts beyond the limit shows up.
 /// Running sums per sub-band keep the cost per transmission constant, however many the hour holds.
 public struct SlidingHourAudit: Sendable {
-    private var ends: [Int64] = []
-    private var airtimes: [Int64] = []
-    private var bands: [Int] = []
+    private struct Transmission { var end: Int64; var airtime: Int64; var band: Int }
+    private var window: [Transmission] = []
     private var head = 0
     /// Airtime in the window per sub-band (by index; regions have a handful).
     private var sums: [Int64] = []
@@ -19,26 +18,26 @@ public struct SlidingHourAudit: Sendable {
     /// Records a transmission in sub-band `band` whose limit is `limit` (0.01 for 1 %); returns its hour's share.
     @discardableResult
     public mutating func record(start: Nanoseconds, airtime: Nanoseconds, band: Int, limit: Double) -> Double {
+        guard band >= 0 && band < 1 << 16 else { return 0 }
         let end = start + airtime
         let from = end - Time.hour
         // Transmissions wholly before the window leave it.
-        while head < ends.count, ends[head] <= from {
-            sums[bands[head]] -= airtimes[head]
+        while head < window.count, window[head].end <= from {
+            sums[window[head].band] -= window[head].airtime
             head += 1
         }
-        if head > 1024 && head * 2 > ends.count {
-            ends.removeFirst(head); airtimes.removeFirst(head); bands.removeFirst(head)
+        if head > 1024 && head * 2 > window.count {
+            window.removeFirst(head)
             head = 0
         }
-        guard band >= 0 && band < 1 << 16 else { return 0 }
         if band >= sums.count { sums += [Int64](repeating: 0, count: band + 1 - sums.count) }
-        ends.append(end); airtimes.append(airtime); bands.append(band)
+        window.append(Transmission(end: end, airtime: airtime, band: band))
         sums[band] += airtime
         // Only the part of a transmission inside the window counts: those that started before it are the oldest.
         var used = sums[band]
         var i = head
-        while i < ends.count, ends[i] - airtimes[i] < from {
-            if bands[i] == band { used -= airtimes[i] - (ends[i] - from) }
+        while i < window.count, window[i].end - window[i].airtime < from {
+            if window[i].band == band { used -= window[i].airtime - (window[i].end - from) }
             i += 1
         }
         let share = Double(used) / Double(Time.hour)

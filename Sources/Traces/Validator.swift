@@ -390,10 +390,11 @@ public final class TraceValidator {
         problem("\(reason.rawValue): \(detail())", at: at)
     }
 
-    public func consume(_ item: TraceItem) {
+    public func consume(_ item: consuming TraceItem) {
         if case .skipped = item { report.skippedLines += 1; return }
         report.read += 1
-        switch item {
+        // The record is moved out of the item, not copied.
+        switch consume item {
         case .skipped:
             break
         case .rejected(let reason, let detail, let at):
@@ -580,9 +581,8 @@ public final class TraceValidator {
                 return .done
             }
             // The DevEUI when the keys file (or a captured join) ties it to the DevAddr, else the DevAddr.
-            let knownEUI = knownDevEUI(f.devAddr)
+            let (d, knownEUI) = deviceOf(f.devAddr)
             r.devEUI = knownEUI ?? r.devEUI
-            let d = device(knownEUI.map { .eui($0) } ?? .addr(f.devAddr))
             if d.f.devAddr == nil || d.devAddr != f.devAddr { d.f.devAddr = f.devAddr.description }
             let last = d.devAddr == f.devAddr ? d.lastFcnt : nil
             loadKeys(d, f.devAddr)
@@ -637,6 +637,17 @@ public final class TraceValidator {
     /// The other 32-bit counters a 16-bit one was tried at, for a MIC failure's message.
     static func alsoTried(_ c: [FCntCandidate]) -> String {
         c.count < 2 ? "" : " (nor at " + c.dropFirst().map { String($0.value) }.joined(separator: ", ") + ")"
+    }
+
+    /// The device a data frame's DevAddr belongs to, and its DevEUI when known: one look-up per frame (the cache is
+    /// emptied whenever a captured join ties a DevAddr to a device).
+    private var byAddr: [DevAddr: (device: Device, eui: EUI64?)] = [:]
+    private func deviceOf(_ addr: DevAddr) -> (Device, EUI64?) {
+        if let c = byAddr[addr] { return c }
+        let eui = knownDevEUI(addr)
+        let d = device(eui.map { .eui($0) } ?? .addr(addr))
+        byAddr[addr] = (d, eui)
+        return (d, eui)
     }
 
     /// The DevEUI a DevAddr belongs to: a session derived from a captured join, else the keys file's.
@@ -812,6 +823,7 @@ public final class TraceValidator {
                 sets.append(SessionKeys(nwkSKey: k.nwkSKey, appSKey: k.appSKey))
             }
             derived[opened.accept.devAddr] = (p.devEUI, sets)
+            byAddr[opened.accept.devAddr] = nil
             report.sessionsDerived += 1
             d.keysAddr = nil
             pendingJoins.removeAll { $0.devEUI == p.devEUI }
@@ -866,10 +878,12 @@ public final class TraceValidator {
             let k = LoRaWANCrypto.sessionKeys11(nwkKey: nwkKey, appKey: CryptoKey(dev.appKey), joinNonce: a.joinNonce, joinEUI: p.joinEUI, devNonce: p.devNonce)
             derived11[a.devAddr] = (p.devEUI, k)
             derived[a.devAddr] = nil
+            byAddr[a.devAddr] = nil
         } else {
             let k = LoRaWANCrypto.sessionKeys11(optNegUnset: nwkKey, joinNonce: a.joinNonce, netID: a.netID, devNonce: p.devNonce)
             derived[a.devAddr] = (p.devEUI, [SessionKeys(nwkSKey: k.fNwkSIntKey.key, appSKey: k.appSKey.key)])
             derived11[a.devAddr] = nil
+            byAddr[a.devAddr] = nil
         }
         report.sessionsDerived += 1
         d.keysAddr = nil
