@@ -227,6 +227,24 @@ func loraTapV1(frequency: UInt32, bandwidthSteps: UInt8 = 1, sf: UInt8, packetRS
         #expect(d.airtime == 102_912_000)
     }
 
+    /// Gateway copies through the ring of recent frames and its digest index, over more frames than the ring holds
+    /// (constructed): every second gateway's copy 0.5 s later is merged, a repeat 10 s later is not a copy.
+    @Test func gatewayCopiesAcrossTheRing() throws {
+        let sk = SessionKeys(nwkSKey: try AES128Key(hex: "2B7E151628AED2A6ABF7158809CF4F3C"), appSKey: try AES128Key(hex: "000102030405060708090A0B0C0D0E0F"))
+        var lines: [String] = []
+        var t = 1_780_736_400 * Time.second
+        for i in 0..<1500 {
+            let f = try DataFrameCodec.encode(mtype: .unconfirmedDataUp, devAddr: DevAddr(0x2600_0000 | UInt32(i % 40)), fcnt: UInt32(i / 40 + 1),
+                                              fport: 2, payload: [UInt8(i & 0xFF)], keys: sk)
+            lines.append("gw-a: " + rxpkLine(f, time: TraceTime.format(t)))
+            lines.append(rxpkLine(f, time: TraceTime.format(t + Time.second / 2)).replacingOccurrences(of: "JSON up:", with: "0xAA555A0000000002: "))
+            if i == 700 { lines.append(rxpkLine(f, time: TraceTime.format(t + 10 * Time.second))) }
+            t += 3 * Time.second
+        }
+        let (r, _, _) = try validate([try tempFile("copies.log", lines.joined(separator: "\n") + "\n")])
+        #expect(r.uplinks == 1500 && r.gatewayCopies == 1500 && r.repeats == 1 && r.rejected == 0, "\(r.text)")
+    }
+
     /// Point 8 and 9: The Things Stack and ChirpStack documentation examples (Fixtures/traces/public/README.md):
     /// every event kind recognised, none malformed; pretty-printed documents read as their records.
     @Test func networkServerEventsAndDocuments() throws {
