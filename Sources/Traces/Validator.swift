@@ -286,10 +286,28 @@ public final class TraceValidator {
     /// a session whose join-request is still ambiguous (no frame has verified with it) gives its newest candidate
     /// and `settled` false.
     public var derivedSessions: [(session: KeyStore.Session, settled: Bool)] {
-        derived.sorted { $0.key.value < $1.key.value }.compactMap { addr, d in
+        let ten: [(DevAddr, (session: KeyStore.Session, settled: Bool))] = derived.compactMap { addr, d in
             guard let k = d.keys.first else { return nil }
-            return (KeyStore.Session(devAddr: addr, nwkSKey: k.nwkSKey.key, appSKey: k.appSKey.key, devEUI: d.devEUI), d.keys.count == 1)
+            return (addr, (KeyStore.Session(devAddr: addr, nwkSKey: k.nwkSKey.key, appSKey: k.appSKey.key, devEUI: d.devEUI), d.keys.count == 1))
         }
+        // LoRaWAN 1.1 joins: the OptNeg join-accept's MIC covers the DevNonce, so they are always settled.
+        let eleven: [(DevAddr, (session: KeyStore.Session, settled: Bool))] = derived11.map { addr, d in
+            (addr, (KeyStore.Session(devAddr: addr, fNwkSIntKey: d.keys.fNwkSIntKey.key, sNwkSIntKey: d.keys.sNwkSIntKey.key,
+                                     nwkSEncKey: d.keys.nwkSEncKey.key, appSKey: d.keys.appSKey.key, devEUI: d.devEUI), true))
+        }
+        return (ten + eleven).sorted { $0.0.value < $1.0.value }.map(\.1)
+    }
+
+    /// Reads a capture through the validation with the given root keys and returns the sessions its joins give
+    /// (`keys derive --from`).
+    public static func sessions(derivedFrom path: String, format: TraceFormatChoice = .auto, keys: KeyStore) throws(InputError)
+        -> [(session: KeyStore.Session, settled: Bool)] {
+        var options = ValidationOptions()
+        options.keys = keys
+        let validator = TraceValidator(options: options, files: [path])
+        let reader = try TraceReaders.open(path: path, choice: format)
+        while let item = try reader.next() { validator.consume(item) }
+        return validator.derivedSessions
     }
 
     /// How far back a join-accept looks for the join-requests it may answer: the join-accept delays are 5 and 6 s,

@@ -24,7 +24,7 @@ struct KeysDeriveCommand: ParsableCommand {
             From a join-request and its join-accept (hex or base64): LoRaWAN 1.0.x gives NwkSKey and AppSKey; a \
             LoRaWAN 1.1 device (nwkKey and appKey in the keys) with an OptNeg join-accept gives FNwkSIntKey, \
             SNwkSIntKey, NwkSEncKey and AppSKey. From a capture (--from TRACE, any format 'replay' reads): every \
-            join-request/join-accept pair the root keys open, LoRaWAN 1.0.x sessions only for now. The file holds \
+            join-request/join-accept pair the root keys open (LoRaWAN 1.0.x, and 1.1 with OptNeg). The file holds \
             the sessions and the devices rows of the input keys; it is made with mode 600 and an existing file is \
             only replaced with --force. Standard output names the sessions written, never a key. Exit status 1 when \
             a MIC does not verify or the capture holds no join the keys open.
@@ -60,17 +60,12 @@ struct KeysDeriveCommand: ParsableCommand {
         let keys = try keyOptions.load(console: common.console)
         var derived: [DerivedSession] = []
         if let from {
-            var options = ValidationOptions()
-            options.keys = keys
-            let validator = TraceValidator(options: options, files: [from])
-            let reader = try TraceReaders.open(path: from, choice: TraceFormatChoice(rawValue: format) ?? .auto)
-            while let item = try reader.next() { validator.consume(item) }
-            for (session, settled) in validator.derivedSessions {
+            for (session, settled) in try TraceValidator.sessions(derivedFrom: from, format: TraceFormatChoice(rawValue: format) ?? .auto, keys: keys) {
                 guard let eui = session.devEUI, let device = keys.device(for: eui) else { continue }
                 derived.append(DerivedSession(session: session, device: device, settled: settled))
             }
             if derived.isEmpty {
-                throw CheckFailure("no join in \(from) opens with the root keys (a join-request and its join-accept, LoRaWAN 1.0.x): nothing written")
+                throw CheckFailure("no join in \(from) opens with the root keys (a join-request and its join-accept): nothing written")
             }
         } else if let joinRequest, let joinAccept {
             let request = try parseArgument(joinRequest, option: "--join-request", Hex.decodeHexOrBase64)

@@ -76,6 +76,10 @@ import TestSupport
         #expect(r.rejected == 0 && r.sessionsDerived == 1 && r.micValid == 5 && r.uplinks == 2 && r.downlinks == 1, "\(r.text)")
         #expect(rec.filter { $0.fport == 10 }.map(\.frmPayload) == [[0x21, 0x80], [0x21, 0x81]])
         #expect(rec.last?.frmPayload == [0xAA] && rec.last?.devEUI == devEUI)
+        // `keys derive --from` gets the four 1.1 keys of the join (settled: the OptNeg MIC covers the DevNonce).
+        let sessions = try TraceValidator.sessions(derivedFrom: log, keys: try KeyStore.load(path: keys))
+        #expect(sessions.count == 1 && sessions.first?.settled == true && sessions.first?.session.devAddr == DevAddr(0x2600_0042))
+        #expect(sessions.first?.session.lorawan11Keys.map { $0.sNwkSIntKey.key == k.sNwkSIntKey.key && $0.appSKey.key == k.appSKey.key } == true)
         // A corrupted 1.1 uplink after the join is rejected.
         var bad = up2
         bad[10] ^= 0x01
