@@ -112,19 +112,7 @@ func runPeerBenchmarks() {
     let template = tts.split(separator: "\n")[0]
     let ndPath = dir.appendingPathComponent("tts-100k.ndjson").path
     if !(keep != nil && FileManager.default.fileExists(atPath: ndPath)) {
-    _ = FileManager.default.createFile(atPath: ndPath, contents: nil)
-    guard let h = FileHandle(forWritingAtPath: ndPath) else { return }
-    var chunk = ""
-    for i in 0..<100_000 {
-        let eui = String(format: "70B3D57ED%07X", i % 100)
-        let t = String(format: "2026-06-%02dT%02d:%02d:%02d.000Z", 6 + i / 86_400, (i / 3600) % 24, (i / 60) % 60, i % 60)
-        chunk += template.replacingOccurrences(of: "70B3D57ED0000101", with: eui)
-            .replacingOccurrences(of: "\"f_cnt\":1", with: "\"f_cnt\":\(i / 100 + 1)")
-            .replacingOccurrences(of: "2026-06-06T09:00:00.100Z", with: t) + "\n"
-        if chunk.utf8.count > 1 << 20 { h.write(Data(chunk.utf8)); chunk = "" }
-    }
-    h.write(Data(chunk.utf8))
-    try? h.close()
+        guard writeTTSUplinks(template, count: 100_000, to: ndPath) else { return }
     }
     let size = ((try? FileManager.default.attributesOfItem(atPath: ndPath)[.size]) as? Int) ?? 0
     var ndRuns: [(seconds: Double, report: TraceReport)] = []

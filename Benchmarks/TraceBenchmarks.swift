@@ -36,19 +36,7 @@ func runTraceBenchmarks() {
     for count in [100_000, 1_000_000] {
         let path = dir.appendingPathComponent("tts-\(count).ndjson").path
         if keep != nil, FileManager.default.fileExists(atPath: path) { run("The Things Stack NDJSON, \(count) uplinks", path); continue }
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
-        guard let h = FileHandle(forWritingAtPath: path) else { return }
-        var chunk = ""
-        for i in 0..<count {
-            let eui = String(format: "70B3D57ED%07X", i % 100)
-            let t = String(format: "2026-06-%02dT%02d:%02d:%02d.000Z", 6 + i / 86_400, (i / 3600) % 24, (i / 60) % 60, i % 60)
-            chunk += template.replacingOccurrences(of: "70B3D57ED0000101", with: eui)
-                .replacingOccurrences(of: "\"f_cnt\":1", with: "\"f_cnt\":\(i / 100 + 1)")
-                .replacingOccurrences(of: "2026-06-06T09:00:00.100Z", with: t) + "\n"
-            if chunk.utf8.count > 1 << 20 { h.write(Data(chunk.utf8)); chunk = "" }
-        }
-        h.write(Data(chunk.utf8))
-        try? h.close()
+        guard writeTTSUplinks(template, count: count, to: path) else { return }
         run("The Things Stack NDJSON, \(count) uplinks", path)
     }
 
@@ -68,4 +56,23 @@ func runTraceBenchmarks() {
     }
     w.close()
     run("pcap LoRaTap, 1,000,000 frames, MIC verified", pcapPath, keys: keys)
+}
+
+/// The Things Stack NDJSON for the benchmarks: the fixture's first uplink from 100 devices in turn, counters
+/// growing, one a second. False when the file cannot be written.
+func writeTTSUplinks(_ template: Substring, count: Int, to path: String) -> Bool {
+    _ = FileManager.default.createFile(atPath: path, contents: nil)
+    guard let h = FileHandle(forWritingAtPath: path) else { return false }
+    var chunk = ""
+    for i in 0..<count {
+        let eui = String(format: "70B3D57ED%07X", i % 100)
+        let t = String(format: "2026-06-%02dT%02d:%02d:%02d.000Z", 6 + i / 86_400, (i / 3600) % 24, (i / 60) % 60, i % 60)
+        chunk += template.replacingOccurrences(of: "70B3D57ED0000101", with: eui)
+            .replacingOccurrences(of: "\"f_cnt\":1", with: "\"f_cnt\":\(i / 100 + 1)")
+            .replacingOccurrences(of: "2026-06-06T09:00:00.100Z", with: t) + "\n"
+        if chunk.utf8.count > 1 << 20 { h.write(Data(chunk.utf8)); chunk = "" }
+    }
+    h.write(Data(chunk.utf8))
+    try? h.close()
+    return true
 }

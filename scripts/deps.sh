@@ -12,6 +12,8 @@ else
 fi
 # tshark: the tests check that Wireshark's own dissectors read the pcaps this tool writes.
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
+# jq: `make bench FILTER=peers` times replay against it on the same file.
+command -v jq >/dev/null 2>&1 || need+=(jq)
 if ((${#need[@]} == 0)); then exit 0; fi
 
 echo "deps: installing ${need[*]}" >&2

@@ -101,20 +101,25 @@ import TestSupport
         #expect(r.stderr.contains("nothing is listening at 127.0.0.1 port \(port)"), "\(r.stderr)")
     }
 
-    @Test func replayToASerialBoard() throws {
+    /// An emulated board on a pseudo-terminal (the `emulate` command), its path, and the process to stop.
+    static func emulator(_ profile: String, duration: String) throws -> (path: String, process: Process) {
         let p = Process()
         p.executableURL = TestPaths.cli
-        p.arguments = ["emulate", "--profile", "rak3172-rui3", "--time-scale", "100", "--duration", "30s"]
+        p.arguments = ["emulate", "--profile", profile, "--time-scale", "100", "--duration", duration]
         p.currentDirectoryURL = TestPaths.root
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
         try p.run()
-        defer { p.terminate(); p.waitUntilExit() }
         var collected = Data()
         let deadline = Date().addingTimeInterval(10)
         while !collected.contains(0x0A) && Date() < deadline { collected.append(out.fileHandleForReading.availableData) }
-        let path = String(decoding: collected, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return (String(decoding: collected, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), p)
+    }
+
+    @Test func replayToASerialBoard() throws {
+        let (path, p) = try Self.emulator("rak3172-rui3", duration: "30s")
+        defer { p.terminate(); p.waitUntilExit() }
         let r = try CLI.run(["replay", Self.fixture("tts-uplinks.ndjson"), "--to", "serial:" + path, "--speed", "6000"], currentDirectory: TestPaths.root)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("serial replay to \(path) (rak3172-rui3): 7 payloads sent, 0 refused"), "\(r.stdout)")
@@ -160,19 +165,8 @@ import TestSupport
     @Test(arguments: [("occupancy-rak3172", "occupancy-bay", 10, ""), ("rak3172-rui3", "stock-module", 2, "0102030405060708"),
                       ("wio-e5", "stock-module", 2, "0102030405060708"), ("rn2483", "stock-module", 2, "0102030405060708")])
     func sessionLogsReadBack(profile: String, plan: String, port: Int, payload: String) throws {
-        let p = Process()
-        p.executableURL = TestPaths.cli
-        p.arguments = ["emulate", "--profile", profile, "--time-scale", "100", "--duration", "60s"]
-        p.currentDirectoryURL = TestPaths.root
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let (path, p) = try Self.emulator(profile, duration: "60s")
         defer { p.terminate(); p.waitUntilExit() }
-        var collected = Data()
-        let deadline = Date().addingTimeInterval(10)
-        while !collected.contains(0x0A) && Date() < deadline { collected.append(out.fileHandleForReading.availableData) }
-        let path = String(decoding: collected, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         let log = Self.temp("session-\(profile).log")
         _ = try CLI.run(["flash-test", "--port", path, "--profile", profile, "--plan", "hardware/plans/\(plan).yaml", "--time-scale", "100",
                          "--log", log, "--quiet"], currentDirectory: TestPaths.root)
