@@ -375,20 +375,7 @@ public enum DataFrameCodec {
                               fport: UInt8?, payload: [UInt8], keys: SessionKeys) throws(FrameError) -> [UInt8] {
         guard mtype.isData else { throw FrameError(.unknownMType, field: "MHDR.MType", "\(mtype.name) is not a data frame") }
         guard fopts.count <= 15 else { throw FrameError(.badLength, field: "FOpts", "FOpts holds at most 15 bytes, got \(fopts.count)") }
-        if fport == nil, !payload.isEmpty {
-            throw FrameError(.badLength, field: "FPort", "a payload needs an FPort")
-        }
-        if fport == 0, !fopts.isEmpty {
-            throw FrameError(.macCommandsInBoth, field: "FPort", "MAC commands in FOpts and in an FPort 0 payload at once")
-        }
-        var out = [UInt8]()
-        out.reserveCapacity(13 + fopts.count + payload.count)
-        out.append(mtype.rawValue << 5)
-        appendLE32(&out, devAddr.value)
-        var fc = fctrl
-        fc.foptsLength = UInt8(fopts.count)
-        out.append(fc.byte)
-        out.append(UInt8(truncatingIfNeeded: fcnt)); out.append(UInt8(truncatingIfNeeded: fcnt >> 8))
+        var out = try header(mtype: mtype, devAddr: devAddr, fcnt: fcnt, fctrl: fctrl, fopts: fopts, fport: fport, payload: payload)
         out.append(contentsOf: fopts)
         var scratch = [UInt8](repeating: 0, count: 16)
         if let fport {
@@ -404,6 +391,27 @@ public enum DataFrameCodec {
         }
         out.append(UInt8(mic >> 24)); out.append(UInt8(truncatingIfNeeded: mic >> 16))
         out.append(UInt8(truncatingIfNeeded: mic >> 8)); out.append(UInt8(truncatingIfNeeded: mic))
+        return out
+    }
+
+    /// MHDR | DevAddr | FCtrl (FOptsLen from `fopts`) | FCnt, after the checks every data frame passes (LoRaWAN 1.0.4
+    /// §4.3; the same in 1.1): a payload needs an FPort, FOpts and an FPort 0 payload exclude each other.
+    static func header(mtype: MType, devAddr: DevAddr, fcnt: UInt32, fctrl: FCtrl, fopts: [UInt8], fport: UInt8?,
+                       payload: [UInt8]) throws(FrameError) -> [UInt8] {
+        if fport == nil, !payload.isEmpty {
+            throw FrameError(.badLength, field: "FPort", "a payload needs an FPort")
+        }
+        if fport == 0, !fopts.isEmpty {
+            throw FrameError(.macCommandsInBoth, field: "FPort", "MAC commands in FOpts and in an FPort 0 payload at once")
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(13 + fopts.count + payload.count)
+        out.append(mtype.rawValue << 5)
+        appendLE32(&out, devAddr.value)
+        var fc = fctrl
+        fc.foptsLength = UInt8(fopts.count)
+        out.append(fc.byte)
+        out.append(UInt8(truncatingIfNeeded: fcnt)); out.append(UInt8(truncatingIfNeeded: fcnt >> 8))
         return out
     }
 

@@ -383,21 +383,8 @@ extension DataFrameCodec {
                                 txDr: UInt8 = 0, txCh: UInt8 = 0, aFCntDown: Bool? = nil) throws(FrameError) -> [UInt8] {
         guard mtype.isData else { throw FrameError(.unknownMType, field: "MHDR.MType", "\(mtype.name) is not a data frame") }
         guard fopts.count <= 15 else { throw FrameError(.badLength, field: "FOpts", "FOpts holds at most 15 bytes, got \(fopts.count)") }
-        if fport == nil, !payload.isEmpty {
-            throw FrameError(.badLength, field: "FPort", "a payload needs an FPort")
-        }
-        if fport == 0, !fopts.isEmpty {
-            throw FrameError(.macCommandsInBoth, field: "FPort", "MAC commands in FOpts and in an FPort 0 payload at once")
-        }
         let direction = mtype.direction
-        var out = [UInt8]()
-        out.reserveCapacity(13 + fopts.count + payload.count)
-        out.append(mtype.rawValue << 5)
-        appendLE32(&out, devAddr.value)
-        var fc = fctrl
-        fc.foptsLength = UInt8(fopts.count)
-        out.append(fc.byte)
-        out.append(UInt8(truncatingIfNeeded: fcnt)); out.append(UInt8(truncatingIfNeeded: fcnt >> 8))
+        var out = try header(mtype: mtype, devAddr: devAddr, fcnt: fcnt, fctrl: fctrl, fopts: fopts, fport: fport, payload: payload)
         var encryptedFOpts = fopts
         LoRaWANCrypto.cipherFOpts11(&encryptedFOpts, nwkSEncKey: keys.nwkSEncKey, direction: direction, devAddr: devAddr,
                                     fcnt: fcnt, aFCntDown: aFCntDown ?? ((fport ?? 0) > 0))
@@ -411,7 +398,7 @@ extension DataFrameCodec {
                                            direction: direction, devAddr: devAddr, fcnt: fcnt, scratch: &scratch)
         }
         let mic = mic11(out[...], direction: direction, devAddr: devAddr, fcnt: fcnt, keys: keys,
-                        confFCnt: effectiveConfFCnt(fc, confFCnt), txDr: txDr, txCh: txCh)
+                        confFCnt: effectiveConfFCnt(fctrl, confFCnt), txDr: txDr, txCh: txCh)
         return out + LoRaWANCrypto.be32Bytes(mic)
     }
 
