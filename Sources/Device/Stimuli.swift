@@ -55,8 +55,10 @@ public enum StimuliFile {
                 if args.count == 2 {
                     do { length = try DurationFormat.parse(args[1]) } catch { throw fail("'\(args[1])' is not a pulse length") }
                 }
+                let (end, overflow) = t.addingReportingOverflow(length)
+                guard !overflow else { throw fail("the pulse ends past the last representable time (about 292 years)") }
                 out.append(TimedStimulus(at: t, .lane(lane, active: true)))
-                out.append(TimedStimulus(at: t + length, .lane(lane, active: false)))
+                out.append(TimedStimulus(at: end, .lane(lane, active: false)))
             case "lane":
                 guard args.count == 2, let lane = Int(args[0]), (0...1).contains(lane), args[1] == "1" || args[1] == "0" else {
                     throw fail("lane takes a lane (0 in, 1 out) and 1 or 0")

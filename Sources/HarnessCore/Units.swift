@@ -136,15 +136,19 @@ public enum FrequencyFormat {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }),
               let whole = Int64(parts[0]) else { return nil }
-        var value = whole * scale
+        // Numbers from outside: every step checked for overflow (a frequency beyond Int64 hertz is not one).
+        var (value, o1) = whole.multipliedReportingOverflow(by: scale)
+        guard !o1 else { return nil }
         if parts.count == 2 {
             let frac = parts[1]
             guard !frac.isEmpty, frac.count <= 9, frac.allSatisfy({ $0.isASCII && $0.isNumber }),
                   let f = Int64(frac) else { return nil }
             var div: Int64 = 1
             for _ in 0..<frac.count { div *= 10 }
-            guard (f * scale) % div == 0 else { return nil }  // sub-hertz precision is refused
-            value += f * scale / div
+            let (scaled, o2) = f.multipliedReportingOverflow(by: scale)
+            guard !o2, scaled % div == 0 else { return nil }  // sub-hertz precision is refused
+            (value, o1) = value.addingReportingOverflow(scaled / div)
+            guard !o1 else { return nil }
         }
         return value
     }

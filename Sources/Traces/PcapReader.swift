@@ -159,9 +159,10 @@ public final class PcapReader: TraceReader {
                 let code = u16(b, o, big: bigEndian), len = Int(u16(b, o + 2, big: bigEndian))
                 if code == 0 { break }
                 if code == 9, len >= 1, o + 4 < b.count {
+                    // if_tsresol: 10^-n or 2^-n seconds; units beyond what 64 bits hold (10^20, 2^64) are refused.
                     let v = b[b.startIndex + o + 4]
-                    let exp = UInt64(v & 0x7F)
-                    units = v & 0x80 == 0 ? UInt64(pow(10.0, Double(exp))) : (1 << exp)
+                    let exp = Int(v & 0x7F)
+                    if v & 0x80 == 0 { units = exp <= 19 ? (0..<exp).reduce(UInt64(1)) { a, _ in a * 10 } : 0 } else { units = exp <= 63 ? UInt64(1) << UInt64(exp) : 0 }
                 }
                 o += 4 + (len + 3) / 4 * 4
             }
@@ -176,7 +177,16 @@ public final class PcapReader: TraceReader {
                 return
             }
             let units = interfaces[iface].unitsPerSecond
-            let t = Int64(ts / units) * 1_000_000_000 + Int64((ts % units) * 1_000_000_000 / units)
+            // Seconds and the fraction, each checked: a time stamp past the Int64-nanosecond range is a rejection.
+            let secs = units > 0 ? ts / units : 0, frac = units > 0 ? ts % units : 0
+            let (whole, o1) = Int64(exactly: secs).map { $0.multipliedReportingOverflow(by: 1_000_000_000) } ?? (0, true)
+            let fracNs = frac.multipliedFullWidth(by: 1_000_000_000)
+            let sub = units > 0 ? Int64(truncatingIfNeeded: units.dividingFullWidth(fracNs).quotient) : 0
+            let (t, o2) = whole.addingReportingOverflow(sub)
+            guard units > 0, !o1, !o2 else {
+                emitRejection(.invalidField, units == 0 ? "interface time resolution beyond 64 bits" : "time stamp past the years 1678–2262", at: at)
+                return
+            }
             packet(b[(b.startIndex + 20)..<(b.startIndex + 20 + cap)], linkType: interfaces[iface].linkType, time: t, at: .byteOffset(source: path, offset: at))
         case 3:   // simple packet
             guard b.count >= 4, let first = interfaces.first else { return }
@@ -184,6 +194,10 @@ public final class PcapReader: TraceReader {
         default:
             return   // statistics, name resolution, custom blocks: nothing for us
         }
+    }
+
+    private func emitRejection(_ reason: RejectReason, _ detail: String, at offset: Int) {
+        queue.append(.rejected(reason: reason, detail: detail, at: .byteOffset(source: path, offset: offset)))
     }
 
     /// One captured packet by its link type.

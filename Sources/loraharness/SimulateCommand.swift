@@ -187,7 +187,6 @@ func writeFile(_ path: String, _ text: String, option: String) throws {
         do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         catch { throw InputError("cannot make the directory \(dir): \(String(cString: strerror(errno)))", at: .argument("\(option) \(path)")) }
     }
-    guard fm.createFile(atPath: path, contents: Data(text.utf8)) else {
-        throw InputError("cannot write the file: \(String(cString: strerror(errno)))", at: .argument("\(option) \(path)"))
-    }
+    // Atomically (a temporary file renamed into place), and a failed write (a full disk) is an error, not a success.
+    do throws(InputError) { try FileWriting.write(text, to: path) } catch { throw InputError(error.message, at: .argument("\(option) \(path)")) }
 }

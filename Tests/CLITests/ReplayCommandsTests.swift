@@ -184,4 +184,18 @@ import TestSupport
         #expect(!want.isEmpty && rec?["fport"] as? Int == port && rec?["frm_payload"] as? String == want, "\(first) \(want)")
         #expect(rec?["dev_eui"] as? String == "70B3D57ED0001234", "\(first)")
     }
+
+    /// Issue 16: a report written to a full disk is an error naming the file (exit 2), not a success; a report
+    /// replaced by a later run is never seen half-written (a temporary file renamed into place).
+    @Test func reportToAFullDiskFails() throws {
+        let r = try CLI.run(["replay", Self.fixture("tts-uplinks.ndjson"), "--report", "/dev/full", "--quiet"])
+        #expect(r.status == 2 && r.stderr.contains("/dev/full") && r.stderr.contains("No space left on device"), "\(r.stderr)")
+        let path = Self.temp("report-atomic.json")
+        _ = try CLI.run(["replay", Self.fixture("tts-uplinks.ndjson"), "--report", path, "--quiet"])
+        let dir = (path as NSString).deletingLastPathComponent
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".report-atomic.json.tmp") }
+        #expect(leftovers.isEmpty)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        #expect(json?["read"] as? Int == 7)
+    }
 }

@@ -141,7 +141,9 @@ func sf12(_ bytes: Int, uplink: Bool = true) -> Nanoseconds {
 
     @Test func errorsNameFileAndLine() {
         for (text, line, mentions) in [("0s detect 2", 1, "detect takes 1 or 0"), ("\n\nten detect 1", 3, "'ten' is not a time"),
-                                       ("1s fly", 1, "unknown event 'fly'"), ("1s downlink 11 zz", 1, "downlink payload")] {
+                                       ("1s fly", 1, "unknown event 'fly'"), ("1s downlink 11 zz", 1, "downlink payload"),
+                                       // Issue 16: a pulse ending past Int64 nanoseconds trapped; now an error with its line.
+                                       ("9223372036s vehicle out", 1, "past the last representable time")] {
             do {
                 _ = try StimuliFile.parse(text, file: "s.txt")
                 Issue.record("accepted \(text)")

@@ -66,4 +66,10 @@ import Testing
         #expect(XMLText.escape("line\none\ttab\rcr\u{1}bell\u{7}") == "line\none\ttab\rcr?bell?")
         #expect(XMLText.escape("é 😀") == "é 😀")
     }
+
+    /// Issue 16: frequencies whose hertz overflow Int64 (from the CLI or a scenario) are refused, never a trap.
+    @Test(arguments: ["80000000004ghz", "9223372036854775807ghz", "9223372036.854775808ghz", "99999999999999999999"])
+    func hugeFrequenciesAreRefused(_ text: String) {
+        #expect(throws: InputError.self) { try FrequencyFormat.parse(text) }
+    }
 }

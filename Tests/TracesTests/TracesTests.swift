@@ -368,6 +368,30 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
     }
 
     /// A pcapng section header claiming 4 GiB is refused at once (no allocation of what the file does not hold).
+    /// Issue 16: pcapng time resolutions beyond 64 bits (if_tsresol 10^20, 2^64) and time stamps past the Int64
+    /// nanoseconds range are rejections with their offset, never a trap.
+    @Test func pcapngTimeResolutionsAndStampsOutOfRange() throws {
+        func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8(v >> 24)] }
+        func block(_ type: UInt32, _ body: [UInt8]) -> [UInt8] {
+            let padded = body + [UInt8](repeating: 0, count: (4 - body.count % 4) % 4)
+            let total = UInt32(12 + padded.count)
+            return le32(type) + le32(total) + padded + le32(total)
+        }
+        let shb = block(0x0A0D_0D0A, le32(0x1A2B_3C4D) + [1, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 8))
+        func idb(_ tsresol: UInt8) -> [UInt8] { block(1, [0x0E, 0x01, 0, 0] + le32(65535) + [9, 0, 1, 0, tsresol, 0, 0, 0, 0, 0, 0, 0]) }
+        let frame = loraTapV1(frequency: 868_100_000, sf: 7, flags: 0x08) + [0x40, 0xDA, 0x1B, 0x01, 0x26, 0x00, 0x01, 0x00, 0x0A, 0xF3, 0x73, 0xAC, 0xDC, 0x83, 0x29, 0x58, 0x50, 0x39]
+        func epb(_ high: UInt32, _ low: UInt32) -> [UInt8] { block(6, le32(0) + le32(high) + le32(low) + le32(UInt32(frame.count)) + le32(UInt32(frame.count)) + frame) }
+        for (resol, high, low) in [(UInt8(20), UInt32(0), UInt32(1)), (0x80 | 64, 0, 1), (9, 0xFFFF_FFFF, 0xFFFF_FFFF), (0, 0xFFFF_FFFF, 0xFFFF_FFFF)] {
+            let path = tempBytes("tsresol-\(resol)-\(high).pcapng", shb + idb(resol) + epb(high, low))
+            let (r, _, _) = try validate([path])
+            #expect(r.read == 1 && r.rejectedByReason == ["invalid_field": 1], "tsresol \(resol): \(r.problems)")
+        }
+        // A plausible one still reads: nanoseconds, a 2026 time.
+        let ok = tempBytes("tsresol-ok.pcapng", shb + idb(9) + epb(0x18B6_5A3D, 0))
+        let (r, rec, _) = try validate([ok])
+        #expect(r.accepted == 1 && rec.first?.time == Int64(0x18B6_5A3D) << 32)
+    }
+
     @Test func implausiblePcapngSectionHeader() throws {
         let shb: [UInt8] = [0x0A, 0x0D, 0x0D, 0x0A, 0x00, 0xFF, 0xFF, 0xFF, 0x4D, 0x3C, 0x2B, 0x1A] + [UInt8](repeating: 0, count: 24)
         let path = tempBytes("huge-shb.pcapng", shb)
