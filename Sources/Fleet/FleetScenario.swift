@@ -236,8 +236,12 @@ public struct FleetScenario: Sendable {
         let (x0, y0) = try Scenario.point(try g.require("from")), (x1, y1) = try Scenario.point(try g.require("to"))
         let spacing = try g.require("spacing").double()
         guard spacing > 0, x1 >= x0, y1 >= y0 else { throw g.error("a grid needs from ≤ to and a positive spacing") }
-        let nx = Int((x1 - x0) / spacing) + 1, ny = Int((y1 - y0) / spacing) + 1
-        guard nx * ny <= 100_000 else { throw g.error("\(nx * ny) gateways is more than this tool handles (100,000)") }
+        // Counts from outside: checked as doubles before they become integers (a huge area does not trap).
+        let fx = ((x1 - x0) / spacing).rounded(.down) + 1, fy = ((y1 - y0) / spacing).rounded(.down) + 1
+        guard fx.isFinite, fy.isFinite, fx * fy <= 100_000 else {
+            throw g.error("\(fx.isFinite && fy.isFinite ? String(format: "%.0f", fx * fy) : "too many") gateways is more than this tool handles (100,000)")
+        }
+        let nx = Int(fx), ny = Int(fy)
         let gain = try g.optional("antennaGain")?.double() ?? 0
         let demods = try g.optional("demodulators")?.int(in: 1...64) ?? 8
         var out: [GatewaySpec] = []
@@ -304,7 +308,7 @@ public struct FleetScenario: Sendable {
         }
         if let v = try n.optional("batteryCapacity") {
             let mah = try v.double()
-            guard mah > 0 else { throw v.error("batteryCapacity is in mAh and positive") }
+            guard mah > 0, mah <= 1e9 else { throw v.error("batteryCapacity is in mAh, positive and at most 1,000,000,000") }
             s.battery.capacityMilliampHours = mah
             s.battery.name = "\(Int(mah)) mAh cell"
         }
@@ -393,7 +397,9 @@ public struct FleetScenario: Sendable {
                 guard let lane = ["in": 0, "out": 1][try laneNode.string().lowercased()] else { throw laneNode.error("lane is in or out") }
                 let pulse = try e.optional("pulse")?.duration() ?? 2 * Time.second
                 out.append(SiteEvent(at: at, target: SiteEvent.gate(gate), stimulus: .lane(lane, active: true), real: true))
-                out.append(SiteEvent(at: at + pulse, target: SiteEvent.gate(gate), stimulus: .lane(lane, active: false), real: false))
+                let (end, overflow) = at.addingReportingOverflow(pulse)
+                guard !overflow else { throw e.error("the pulse ends past the last representable time") }
+                out.append(SiteEvent(at: end, target: SiteEvent.gate(gate), stimulus: .lane(lane, active: false), real: false))
             } else {
                 throw e.error("a scripted event names a bay (with occupied) or a gate (with lane)")
             }

@@ -148,6 +148,11 @@ func runFleet(_ yaml: String, jobs: Int = 1) throws -> (FleetReport, FleetPartia
             (Self.minimal.replacingOccurrences(of: "{name: a,", with: "{name: a, script: [{at: 1h, bay: 5, occupied: true}],"), "5", 5),
             // 2026 is not a leap year: the formatter alone would roll 30 February over to 2 March.
             (Self.minimal + "\nstart: 2026-02-30T00:00:00+01:00", "2026-02-30 is not a calendar date", 6),
+            // Issue 16: sizes and times from outside that trapped: a gateway grid over an enormous area, a battery of
+            // 1e300 mAh, a scripted pulse ending past Int64 nanoseconds.
+            (Self.minimal.replacingOccurrences(of: "  - {name: gw, position: [0, 0]}", with: "  grid: {from: [0, 0], to: [1e300, 1e300], spacing: 1}"), "more than this tool handles", 3),
+            (Self.minimal + "\ndevices:\n  bay: {batteryCapacity: 1e300}", "at most 1,000,000,000", 7),
+            (Self.minimal.replacingOccurrences(of: "{name: a,", with: "{name: a, script: [{at: 106751d, gate: 0, lane: in, pulse: 1000d}],"), "past the last representable time", 5),
         ]
         for (yaml, mentions, line) in cases {
             do {
