@@ -19,8 +19,11 @@ public struct SlidingHourAudit: Sendable {
     @discardableResult
     public mutating func record(start: Nanoseconds, airtime: Nanoseconds, band: Int, limit: Double) -> Double {
         guard band >= 0 && band < 1 << 16 else { return 0 }
-        let end = start + airtime
-        let from = end - Time.hour
+        // Times from captures reach the ends of Int64 nanoseconds (years 1678 and 2262): saturate, never trap.
+        let (sum, o1) = start.addingReportingOverflow(airtime)
+        let end = o1 ? Int64.max : sum
+        let (back, o2) = end.subtractingReportingOverflow(Time.hour)
+        let from = o2 ? Int64.min : back
         // Transmissions wholly before the window leave it.
         while head < window.count, window[head].end <= from {
             sums[window[head].band] -= window[head].airtime

@@ -111,8 +111,9 @@ public enum TraceTime {
     }
 
     public static func format(_ ns: Nanoseconds) -> String {
-        let secs = ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000
-        let frac = ns - secs * 1_000_000_000
+        // Floor division without the `ns − 999,999,999` that overflows at the start of the Int64 range.
+        var secs = ns / 1_000_000_000, frac = ns % 1_000_000_000
+        if frac < 0 { secs -= 1; frac += 1_000_000_000 }
         let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
         let rem = secs - days * 86_400
         let z = days + 719_468

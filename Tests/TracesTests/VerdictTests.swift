@@ -245,6 +245,15 @@ func loraTapV1(frequency: UInt32, bandwidthSteps: UInt8 = 1, sf: UInt8, packetRS
         #expect(r.uplinks == 1500 && r.gatewayCopies == 1500 && r.repeats == 1 && r.rejected == 0, "\(r.text)")
     }
 
+    /// Issue 16: times at the ends of the Int64-nanosecond range (the first and last instants a capture can state)
+    /// go through the clock, duty-cycle and fair-use checks without a trap.
+    @Test func timesAtTheEndsOfTheRange() throws {
+        let lines = [ttsLine(fcnt: 1, payload: [0x01, 0x02], time: "1677-09-21T00:12:44Z"),
+                     ttsLine(fcnt: 2, payload: [0x01, 0x02], time: "2262-04-11T23:47:16.854775807Z")].joined(separator: "\n")
+        let (r, _, _) = try validate([try tempFile("ends.ndjson", lines + "\n")])
+        #expect(r.read == 2 && r.accepted == 2 && r.clockJumps == 1)
+    }
+
     /// Point 8 and 9: The Things Stack and ChirpStack documentation examples (Fixtures/traces/public/README.md):
     /// every event kind recognised, none malformed; pretty-printed documents read as their records.
     @Test func networkServerEventsAndDocuments() throws {
