@@ -21,7 +21,8 @@ public enum FileWriting {
         }
         let dir = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent
-        var template = Array(((dir.isEmpty ? "." : dir) + "/." + base + ".tmp-XXXXXX").utf8CString)
+        // mkstemp's template: six placeholder letters it replaces with a unique name.
+        var template = Array(((dir.isEmpty ? "." : dir) + "/." + base + ".tmp-" + String(repeating: "X", count: 6)).utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { b -> Int32 in
             guard let p = b.baseAddress else { return -1 }
             return mkstemp(p)
