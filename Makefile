@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/loraharness
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test demo bench clean fuzz-build fuzz fuzz-smoke
 
 all: build
 
@@ -18,6 +18,24 @@ test: deps
 	node hardware/codec/test/run.js
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) fuzz-smoke
+
+# Fuzzing (README, "Reliability"): every parser under libFuzzer with the address sanitizer (Swift targets in Fuzz/, a package of
+# their own; the C codec and firmware console with clang's fuzzer, address and undefined-behaviour sanitizers).
+# `make fuzz FUZZ_TIME=600` runs each target that long; `make test` runs each briefly and replays every kept crash.
+FUZZ_TIME ?= 180
+FUZZ_SMOKE_TIME ?= 15
+fuzz-build:
+	cd Fuzz && $(SWIFT) build -c release --sanitize=fuzzer --sanitize=address
+	$(MAKE) -C hardware/firmware fuzz-build
+
+fuzz: fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_TIME)
+	$(MAKE) -C hardware/firmware fuzz FUZZ_TIME=$(FUZZ_TIME)
+
+fuzz-smoke: fuzz-build
+	bash scripts/fuzz.sh $(FUZZ_SMOKE_TIME)
+	$(MAKE) -C hardware/firmware fuzz-smoke
 
 # The main job on bundled defaults: a week of the Lorient-like fleet (Fixtures/scenarios/lorient.yaml).
 demo: build
@@ -29,4 +47,4 @@ bench: deps
 	.build/release/loraharness-bench $(FILTER)
 
 clean:
-	rm -rf .build
+	rm -rf .build Fuzz/.build .build-fuzz-runs

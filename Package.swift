@@ -15,6 +15,9 @@ let package = Package(
     products: [
         .executable(name: "loraharness", targets: ["loraharness"]),
         .library(name: "RadioLink", targets: ["RadioLink"]),
+        // Every library module at once: what the fuzz targets (Fuzz/, a package of their own) are built against.
+        .library(name: "LoRaHarnessKit", targets: ["HarnessCore", "RadioLink", "LoRaWAN", "Codecs", "Device", "Network", "Fleet",
+                                                   "Serial", "Emulator", "FlashTest", "Traces"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,7 +25,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        .target(name: "HarnessCore", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: optimised),
+        // SIGINT/SIGTERM handlers and the temporary files they remove (async-signal-safe, so in C).
+        .target(name: "CInterrupt", path: "Sources/CInterrupt"),
+        .target(name: "HarnessCore", dependencies: ["CInterrupt", .product(name: "Yams", package: "Yams")], swiftSettings: optimised),
         .target(name: "RadioLink", dependencies: ["HarnessCore"], swiftSettings: optimised),
         // AES-128 blocks with a key expanded once, through the BoringSSL that swift-crypto builds in (see aesblock.c).
         .target(name: "CAESBlock", path: "Sources/CAESBlock", cSettings: [.unsafeFlags(["-O2"])]),

@@ -77,7 +77,7 @@ func runPeerBenchmarks() {
                                                  payload: [0x21, 0x80, 0x08, 0x40, 0x00], keys: keys) else { return }
         w.write(header.bytes + f, timestampNanoseconds: 1_780_736_400_000_000_000 + Int64(i) * 100_000_000)
     }
-    w.close()
+    do { try w.close() } catch { fatalError("cannot write the benchmark input: \(error)") }
     }
     if keep != nil {
         FileManager.default.createFile(atPath: dir.appendingPathComponent("keys.yaml").path, contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o600])

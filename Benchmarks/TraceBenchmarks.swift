@@ -54,7 +54,7 @@ func runTraceBenchmarks() {
                                                  payload: [0x21, 0x80, 0x08, 0x40, 0x00], keys: sk) else { return }
         w.write(header.bytes + f, timestampNanoseconds: 1_780_736_400_000_000_000 + Int64(i) * 1_000_000_000)
     }
-    w.close()
+    do { try w.close() } catch { fatalError("cannot write the benchmark input: \(error)") }
     run("pcap LoRaTap, 1,000,000 frames, MIC verified", pcapPath, keys: keys)
 }
 

@@ -148,7 +148,7 @@ public final class Emulator: @unchecked Sendable {
 
     private func loop(untilWall end: UInt64? = nil) {
         device.boot(at: now, cause: OCC_RESET_POWER_ON, dialect: dialect, emulator: self)
-        while isRunning && !disconnected {
+        while isRunning && !disconnected && !Interruption.requested {
             if let end, DispatchTime.now().uptimeNanoseconds >= end { break }
             let t = now
             device.advance(to: t)

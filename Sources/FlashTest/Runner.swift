@@ -29,6 +29,8 @@ public struct BoardResult: Sendable, Codable {
     public var failingStep: String?
     /// The port could not be opened (missing, busy, permission): bad input rather than a failed board.
     public var portError: String?
+    /// SIGINT or SIGTERM stopped the run: the step under way and the later ones are skipped, the board not passed.
+    public var interrupted: Bool? = nil
     public var seconds: Double
 }
 
@@ -105,6 +107,16 @@ public final class FlashTestRunner {
         defer { session?.close() }
         var failed = false
         for step in plan.steps {
+            if Interruption.requested {
+                let r = StepResult(name: step.name, status: .skipped, seconds: 0, detail: "not run: stopped by \(Interruption.signalName)",
+                                   expected: nil, got: nil, lastLines: [])
+                result.steps.append(r)
+                result.interrupted = true
+                result.failingStep = result.failingStep ?? step.name
+                failed = true
+                onStep(r)
+                continue
+            }
             if failed {
                 let r = StepResult(name: step.name, status: .skipped, seconds: 0, detail: "after a failed step", expected: nil, got: nil, lastLines: [])
                 result.steps.append(r)
@@ -120,6 +132,12 @@ public final class FlashTestRunner {
             } catch let e as StepFailure {
                 r = StepResult(name: step.name, status: .failed, seconds: Date().timeIntervalSince(t0), detail: e.message, expected: e.expected,
                                got: e.got, lastLines: session?.recent.suffix(10).map(\.text) ?? [])
+            } catch let e as SerialError where e.kind == .interrupted {
+                r = StepResult(name: step.name, status: .skipped, seconds: Date().timeIntervalSince(t0), detail: "not finished: \(e.detail)",
+                               expected: nil, got: nil, lastLines: session?.recent.suffix(10).map(\.text) ?? [])
+                result.interrupted = true
+                result.failingStep = step.name
+                failed = true
             } catch let e as SerialError {
                 r = StepResult(name: step.name, status: .failed, seconds: Date().timeIntervalSince(t0), detail: e.description, expected: nil,
                                got: nil, lastLines: session?.recent.suffix(10).map(\.text) ?? [])

@@ -318,15 +318,27 @@ public struct FleetScenario: Sendable {
     /// Visits a year → visits a week (365.25 / 7 weeks a year).
     static let weeksPerYear = 365.25 / 7
 
+    /// Sites in one scenario, generated or listed: a million (ten times the largest fleet the benchmarks run).
+    public static let maxSites = 1_000_000
+
     static func parseSites(_ n: DocumentNode) throws(InputError) -> [SiteSpec] {
         var sites: [SiteSpec] = []
+        var names = Set<String>()
         for s in try n.array() {
+            let before = sites.count
             if let count = try s.optional("generate") {
-                sites += try generateSites(s, count: try count.int(in: 1...1_000_000), first: sites.count)
+                let n = try count.int(in: 1...maxSites)
+                // Checked before the sites are made: aliases can repeat one `generate` entry many times.
+                guard sites.count + n <= maxSites else {
+                    throw count.error("the scenario would have \(sites.count + n) sites; at most \(maxSites) in one scenario")
+                }
+                sites += try generateSites(s, count: n, first: sites.count)
             } else {
                 sites.append(try parseSite(s, index: sites.count))
             }
-            guard Set(sites.map(\.name)).count == sites.count else { throw s.error("two sites have the same name") }
+            for site in sites[before...] where !names.insert(site.name).inserted {
+                throw s.error("two sites have the same name: '\(site.name)'")
+            }
         }
         guard !sites.isEmpty else { throw n.error("at least one site is needed") }
         return sites

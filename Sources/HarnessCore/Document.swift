@@ -29,6 +29,14 @@ public struct DocumentNode: @unchecked Sendable {  // Yams.Node is an immutable 
             guard let node = try Yams.compose(yaml: text) else {
                 throw InputError("the file is empty", at: .file(file))
             }
+            // Aliases repeat what an anchor names: a short text can stand for an enormous document ("billion laughs").
+            if text.utf8.contains(UInt8(ascii: "*")) {
+                let bound = max(maxExpandedNodes, text.utf8.count)
+                if !Self.expands(node, within: bound) {
+                    throw InputError("the document's aliases expand it to more than \(bound) values; write it out or split it",
+                                     at: .file(file))
+                }
+            }
             return DocumentNode(file: file, keyPath: "", node: node)
         } catch let e as InputError {
             throw e
@@ -39,13 +47,33 @@ public struct DocumentNode: @unchecked Sendable {  // Yams.Node is an immutable 
         }
     }
 
+    /// How many values (scalars, lists, mappings, keys included) a document may hold after alias expansion: a
+    /// million, or its size in bytes when larger (a document without aliases never holds more values than bytes).
+    public static let maxExpandedNodes = 1_000_000
+
+    /// Whether `root`, aliases expanded, has at most `bound` values; counts at most `bound + 1` of them.
+    static func expands(_ root: Node, within bound: Int) -> Bool {
+        var stack = [root]
+        var count = 0
+        while let n = stack.popLast() {
+            count += 1
+            if count > bound { return false }
+            if let m = n.mapping {
+                for (k, v) in m { stack.append(k); stack.append(v) }
+            } else if let s = n.sequence {
+                stack.append(contentsOf: s)
+            }
+        }
+        return true
+    }
+
     /// One line, and never the document's text: a keys file's error must not show its keys.
     private static func describe(_ e: YamlError) -> String {
         switch e {
         case .reader(let problem, _, _, _):
             return "not valid YAML or JSON: \(problem)"
         case .duplicatedKeysInMapping(let duplicates, _):
-            return "a field is given twice: " + duplicates.sorted().joined(separator: ", ")
+            return "a field is given twice: " + duplicates.sorted().map { Self.shown($0) }.joined(separator: ", ")
         case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _):
             let c = context.map { "\($0.text) " } ?? ""
             return "not valid YAML or JSON: \(c)\(problem)"
@@ -71,6 +99,21 @@ public struct DocumentNode: @unchecked Sendable {  // Yams.Node is an immutable 
         default:
             return .file(file)
         }
+    }
+
+    /// Text of the document quoted in an error, unless it holds a run of 32 hexadecimal digits or more: that may
+    /// be a key put in the wrong place (a keys file's error must never show a key), and is described instead.
+    public static func shown(_ text: String) -> String {
+        var run = 0
+        for u in text.utf8 {
+            if (0x30...0x39).contains(u) || (0x41...0x46).contains(u) || (0x61...0x66).contains(u) {
+                run += 1
+                if run >= 32 { return "(\(text.count) characters, not shown: they hold what looks like a key)" }
+            } else {
+                run = 0
+            }
+        }
+        return "'\(text.count > 80 ? String(text.prefix(80)) + "…" : text)'"
     }
 
     public var line: Int { node.mark?.line ?? 0 }
@@ -129,7 +172,7 @@ public struct DocumentNode: @unchecked Sendable {  // Yams.Node is an immutable 
     /// Fails on the first key not in `allowed`, naming it and the line it is on.
     public func allowOnly(_ allowed: Set<String>) throws(InputError) {
         for (key, value) in try entries() where !allowed.contains(key) {
-            throw InputError("unknown field '\(key)'; allowed: \(allowed.sorted().joined(separator: ", "))",
+            throw InputError("unknown field \(Self.shown(key)); allowed: \(allowed.sorted().joined(separator: ", "))",
                              at: .line(file: file, line: value.line))
         }
     }
@@ -148,7 +191,7 @@ public struct DocumentNode: @unchecked Sendable {  // Yams.Node is an immutable 
         let s = try string()
         let t = s.lowercased()
         if t.hasPrefix("0x"), let v = Int(t.dropFirst(2), radix: 16) { return v }
-        guard let v = Int(s) else { throw error("'\(s)' is not a whole number") }
+        guard let v = Int(s) else { throw error("\(Self.shown(s)) is not a whole number") }
         return v
     }
 
@@ -160,7 +203,7 @@ public struct DocumentNode: @unchecked Sendable {  // Yams.Node is an immutable 
 
     public func double() throws(InputError) -> Double {
         let s = try string()
-        guard let v = Double(s), v.isFinite else { throw error("'\(s)' is not a number") }
+        guard let v = Double(s), v.isFinite else { throw error("\(Self.shown(s)) is not a number") }
         return v
     }
 
@@ -168,7 +211,7 @@ public struct DocumentNode: @unchecked Sendable {  // Yams.Node is an immutable 
         switch try string().lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
-        default: throw error("'\(try string())' is not true or false")
+        default: throw error("\(Self.shown(try string())) is not true or false")
         }
     }
 

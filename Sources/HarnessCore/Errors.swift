@@ -51,6 +51,13 @@ public struct CheckFailure: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// A run stopped by SIGINT or SIGTERM (`Interruption`): the exit status is 130 or 143.
+public struct Interrupted: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
 /// The documented exit statuses of every command.
 public enum ExitStatus: Int32, Sendable {
     case success = 0

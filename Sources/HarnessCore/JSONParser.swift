@@ -261,11 +261,19 @@ extension JSONTape {
                 guard i < b.count, (0x30...0x39).contains(b[i]) else { throw fail("a digit must follow the decimal point") }
                 while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
             }
+            var exponent = false
             if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+                exponent = true
                 i += 1
                 if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
                 guard i < b.count, (0x30...0x39).contains(b[i]) else { throw fail("a digit must follow the exponent") }
                 while i < b.count, (0x30...0x39).contains(b[i]) { i += 1 }
+            }
+            // RFC 8259 §6 lets a parser limit the range: a number beyond a Double's (±1.8e308) is refused, as it could
+            // not be written back. Only long numbers or ones with an exponent can be that large.
+            if exponent || i - start > 300 {
+                let v = Double(String(decoding: UnsafeBufferPointer(rebasing: b[start..<i]), as: UTF8.self)) ?? .infinity
+                guard v.isFinite else { i = start; throw fail("a number beyond the range of a double (±1.8e308)") }
             }
             leaf(.number, start, i)
         }

@@ -69,7 +69,8 @@ public enum JSONValue: Sendable, Equatable, Codable, CustomStringConvertible {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .number(let n):
-            if n == n.rounded(), abs(n) < 1e15 { out += String(Int64(n)) } else { out += "\(n)" }
+            // JSON has no infinity or NaN (RFC 8259 §6): such a value is written as null.
+            if !n.isFinite { out += "null" } else if n == n.rounded(), abs(n) < 1e15 { out += String(Int64(n)) } else { out += "\(n)" }
         case .string(let s): JSONValue.quote(s, into: &out)
         case .array(let a):
             out += "["

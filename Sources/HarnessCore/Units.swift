@@ -101,16 +101,22 @@ public enum DurationFormat {
     }
 
     /// `value / unit` as a decimal with `digits` places, rounded half up ("46.336").
+    /// Exact for every value: the fraction is computed in 128 bits (a value near 2^64 times 10^digits overflows 64).
     public static func fixed(_ value: UInt64, _ unit: Int64, _ digits: Int) -> String {
-        let u = UInt64(unit)
+        let u = UInt64(max(1, unit))
+        let places = min(max(0, digits), 18)
         var scale: UInt64 = 1
-        for _ in 0..<digits { scale *= 10 }
-        // round half up at the requested precision
-        let scaled = (value * scale + u / 2) / u
-        let whole = scaled / scale
-        if digits == 0 { return "\(whole)" }
-        var frac = String(scaled % scale)
-        while frac.count < digits { frac = "0" + frac }
+        for _ in 0..<places { scale *= 10 }
+        var whole = value / u
+        // The remainder times the scale, over the unit: below the scale, so the 128-bit quotient fits 64 bits.
+        let (q, r) = u.dividingFullWidth((value % u).multipliedFullWidth(by: scale))
+        var fraction = q
+        // Round half up at the requested precision (r / u ≥ 1/2), carrying into the whole part.
+        if r >= u - r { fraction += 1 }
+        if fraction == scale { fraction = 0; whole += 1 }
+        if places == 0 { return "\(whole)" }
+        var frac = String(fraction)
+        while frac.count < places { frac = "0" + frac }
         return "\(whole).\(frac)"
     }
 }
@@ -155,7 +161,7 @@ public enum FrequencyFormat {
 
     /// `868.1 MHz`, `869.525 MHz`, `923.3 MHz`.
     public static func megahertz(_ hz: Int64) -> String {
-        var s = DurationFormat.fixed(UInt64(hz), 1_000_000, 6)
+        var s = (hz < 0 ? "-" : "") + DurationFormat.fixed(hz.magnitude, 1_000_000, 6)
         while s.hasSuffix("0") { s.removeLast() }
         if s.hasSuffix(".") { s.removeLast() }
         return s + " MHz"

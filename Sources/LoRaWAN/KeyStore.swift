@@ -138,9 +138,15 @@ public struct KeyStore: Sendable {
            let mode = attrs[.posixPermissions] as? Int, mode & 0o077 != 0 {
             warn("keys file \(path) is readable by other users (mode \(String(mode & 0o777, radix: 8))); run 'chmod 600 \(path)'")
         }
-        let doc = try DocumentNode.load(path: path)
-        var store = KeyStore()
+        var store = try parse(try DocumentNode.load(path: path))
         store.sources = [path]
+        return store
+    }
+
+    /// Reads a keys document (the `devices` and `sessions` lists); errors name line and field, never a key's value.
+    public static func parse(_ doc: DocumentNode) throws(InputError) -> KeyStore {
+        var store = KeyStore()
+        store.sources = [doc.file]
         try doc.allowOnly(["devices", "sessions"])
         for d in try doc.optional("devices")?.array() ?? [] {
             try d.allowOnly(["devEUI", "joinEUI", "appEUI", "appKey", "nwkKey", "name"])

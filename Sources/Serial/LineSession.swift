@@ -56,6 +56,9 @@ public struct Redactor: Sendable {
         #"((?i:mac set (?:appkey|nwkskey|appskey) ))[0-9A-Fa-f]{32}"#,
         #"((?i:(?:APPKEY|NWKSKEY|APPSKEY),\s*"?))[0-9A-Fa-f]{32}"#,
         #"((?i:\+KEY: (?:APPKEY|NWKSKEY|APPSKEY) ))[0-9A-Fa-f]{32}"#,
+        // Any other line that names a key and then gives 32 hex digits (an echo mangled by noise, a vendor's own
+        // answer format): the name and up to 12 separating characters are kept.
+        #"((?i:(?:APP|NWK|NWKS|APPS|FNWKSINT|SNWKSINT|NWKSENC)KEY)[^0-9A-Fa-f\r\n]{0,12})[0-9A-Fa-f]{32}"#,
     ])
 
     public init(patterns: [String]) { self.patterns = patterns }
@@ -201,6 +204,9 @@ public final class LineSession {
     public func readLine(timeout: Nanoseconds) throws(SerialError) -> Line? {
         let deadline = now + timeout
         while ready.isEmpty {
+            if Interruption.requested {
+                throw SerialError(.interrupted, port: transport.port, transport: transport.transportName, "stopped by \(Interruption.signalName)")
+            }
             let left = deadline - now
             if left <= 0 { return nil }
             let bytes = try transport.read(max: 4096, timeout: min(left, 50 * Time.millisecond))

@@ -22,7 +22,8 @@ public struct SerialSettings: Sendable, Equatable {
 /// What went wrong with a port: which port, through which transport, and what the system said.
 public struct SerialError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable { case notFound = "not found", busy, permission = "permission denied", io = "I/O error",
-                                         disconnected, timeout, badSpec = "bad port", unsupported }
+                                         disconnected, timeout, badSpec = "bad port", unsupported,
+                                         interrupted }
     public var kind: Kind
     public var port: String
     public var transport: String

@@ -15,6 +15,8 @@ public final class ByteInput {
     public private(set) var offset = 0
     /// Set at the end of a gzip stream that stops before its trailer (a file cut short).
     public private(set) var truncated = false
+    /// Set when SIGINT or SIGTERM ended a blocking read: the input stops there.
+    public private(set) var interrupted = false
 
     /// The name standard input goes by in messages and reports.
     public static let standardInputName = "stdin"
@@ -22,13 +24,18 @@ public final class ByteInput {
     public init(path: String) throws(InputError) {
         if path == "-" {
             self.path = ByteInput.standardInputName
-            // A duplicate: zlib closes what it was given, standard input stays open for the process.
+            // A duplicate: the stream closes what it was given, standard input stays open for the process.
             let fd = dup(STDIN_FILENO)
-            guard fd >= 0, let f = gzdopen(fd, "rb") else {
+            guard fd >= 0 else {
                 throw InputError("cannot read standard input: \(String(cString: strerror(errno)))", at: .file(ByteInput.standardInputName))
             }
-            gzbuffer(f, 256 * 1024)
-            file = f
+            var st = stat()
+            if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, let f = gzdopen(fd, "rb") {
+                gzbuffer(f, 256 * 1024)
+                file = f
+            } else {
+                stream = StreamInput(fd: fd, path: ByteInput.standardInputName)
+            }
             return
         }
         self.path = path
@@ -36,9 +43,25 @@ public final class ByteInput {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw InputError("no such file", at: .file(path)) }
         guard !isDirectory.boolValue else { throw InputError("is a directory, not a trace file", at: .file(path)) }
         guard FileManager.default.isReadableFile(atPath: path) else { throw InputError("permission denied", at: .file(path)) }
+        // Pipes, FIFOs, /dev/stdin, process substitution: read as a stream, records as they arrive.
+        var st = stat()
+        if stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw InputError("cannot open the file: \(String(cString: strerror(errno)))", at: .file(path)) }
+            stream = StreamInput(fd: fd, path: path)
+            return
+        }
         guard let f = gzopen(path, "rb") else { throw InputError("cannot open the file: \(String(cString: strerror(errno)))", at: .file(path)) }
         gzbuffer(f, 256 * 1024)
         file = f
+    }
+
+    /// Bytes already in memory, read as a file named `name` would be (not gzip-decoded): for tests, fuzz targets
+    /// and datagrams.
+    public init(bytes: [UInt8], name: String) {
+        path = name
+        file = nil
+        pending = bytes
     }
 
     deinit { close() }
@@ -94,12 +117,46 @@ public final class ByteInput {
         }
     }
 
+    /// A pipe or terminal, read as bytes arrive (zlib's own reader would wait for whole buffers).
+    private var stream: StreamInput?
+
+    /// Whether this input is a stream (a pipe) rather than a file: a stream's next read may wait for the writer.
+    public var isStream: Bool { stream != nil }
+
+    /// At the end of the input (nothing pending, the file or stream ended).
+    public private(set) var atEnd = false
+
+    /// Stream inputs: reads once more (waiting for the writer) unless `count` bytes are already here or the input
+    /// ended, and returns up to `count` bytes still to come, without consuming them. Files: as `peek`.
+    public func peekMore(_ count: Int) throws(InputError) -> [UInt8] {
+        guard stream != nil else { return try peek(count) }
+        if pending.count - head < count && !atEnd {
+            let chunk = try readFromFile(count - (pending.count - head))
+            if chunk.isEmpty { atEnd = true } else { pending += chunk }
+        }
+        return Array(pending[head..<min(pending.count, head + count)])
+    }
+
     private func readFromFile(_ max: Int) throws(InputError) -> [UInt8] {
+        if let s = stream {
+            let out = try s.read(max, offset: offset + pending.count - head)
+            if s.interrupted { interrupted = true }
+            if s.truncated { truncated = true }
+            return out
+        }
         guard let f = file, max > 0 else { return [] }
         var buf = [UInt8](repeating: 0, count: max)
-        let n = buf.withUnsafeMutableBytes { p -> Int32 in
-            guard let base = p.baseAddress else { return 0 }
-            return gzread(f, base, UInt32(p.count))
+        var n: Int32 = 0
+        while true {
+            n = buf.withUnsafeMutableBytes { p -> Int32 in
+                guard let base = p.baseAddress else { return 0 }
+                return gzread(f, base, UInt32(p.count))
+            }
+            // A signal during a blocking read (a pipe waiting for data): the end of the input when it asks the run
+            // to stop (what was read so far is reported), otherwise the read is tried again.
+            guard n < 0, errno == EINTR else { break }
+            if Interruption.requested { interrupted = true; return [] }
+            gzclearerr(f)
         }
         if n < 0 {
             var code: Int32 = 0
@@ -124,8 +181,131 @@ public final class ByteInput {
 
     public func close() {
         if let f = file { gzclose(f); file = nil }
+        stream?.close()
+        stream = nil
     }
 }
+
+/// A pipe or terminal: each read returns what has arrived (waiting in steps of 200 ms, so that SIGINT or SIGTERM
+/// ends the input even when its signal is taken by another thread). Gzip, recognised by its magic bytes (RFC 1952),
+/// is inflated as it comes, concatenated members included.
+final class StreamInput {
+    let path: String
+    private var fd: Int32
+    private var decided = false
+    private var undecided: [UInt8] = []
+    private var z: UnsafeMutablePointer<z_stream>?
+    private var zInput: [UInt8] = []
+    private var zEnded = false
+    private(set) var interrupted = false
+    private(set) var truncated = false
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close() }
+
+    func close() {
+        if let z { inflateEnd(z); z.deallocate(); self.z = nil }
+        if fd >= 0 { Glibc.close(fd); fd = -1 }
+    }
+
+    /// Up to `max` bytes; empty at the end (or when a signal asked the run to stop).
+    func read(_ max: Int, offset: Int) throws(InputError) -> [UInt8] {
+        guard max > 0 else { return [] }
+        while true {
+            if z != nil, !zInput.isEmpty {
+                let out = try inflate(max, offset: offset)
+                if !out.isEmpty { return out }
+            }
+            let raw = try readRaw(offset: offset)
+            if raw.isEmpty {
+                if z != nil, !zEnded || !zInput.isEmpty { truncated = !interrupted }
+                if !decided { decided = true; return undecided }
+                return []
+            }
+            if decided {
+                if z == nil { return raw }
+                zInput += raw
+                continue
+            }
+            // The first bytes tell gzip from text: two are needed.
+            undecided += raw
+            guard undecided.count >= 2 else { continue }
+            decided = true
+            if undecided[0] == 0x1F && undecided[1] == 0x8B {
+                let p = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+                p.initialize(to: z_stream())
+                // 16 + MAX_WBITS: a gzip header and trailer around the deflate data (zlib manual, inflateInit2).
+                guard inflateInit2_(p, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                    p.deallocate()
+                    throw InputError("cannot start gzip decompression", at: .file(path))
+                }
+                z = p
+                zInput = undecided
+                undecided = []
+                continue
+            }
+            let out = undecided
+            undecided = []
+            return out
+        }
+    }
+
+    private func readRaw(offset: Int) throws(InputError) -> [UInt8] {
+        var buf = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            if Interruption.requested { interrupted = true; return [] }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, 200)
+            if ready == 0 { continue }
+            if ready < 0 && errno == EINTR { continue }
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            if n < 0 { throw InputError("read error: \(String(cString: strerror(errno)))", at: .byteOffset(source: path, offset: offset)) }
+            buf.removeLast(buf.count - n)
+            return buf
+        }
+    }
+
+    private func inflate(_ max: Int, offset: Int) throws(InputError) -> [UInt8] {
+        guard let z else { return [] }
+        if zEnded {
+            // Another gzip member follows (concatenated files, as `cat a.gz b.gz`).
+            guard zInput.first == 0x1F else { zInput = []; return [] }
+            inflateReset(z)
+            zEnded = false
+        }
+        var out = [UInt8](repeating: 0, count: Swift.max(max, 1))
+        var produced = 0
+        var consumed = 0
+        var status: Int32 = Z_OK
+        zInput.withUnsafeMutableBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { output in
+                z.pointee.next_in = input.baseAddress
+                z.pointee.avail_in = UInt32(input.count)
+                z.pointee.next_out = output.baseAddress
+                z.pointee.avail_out = UInt32(output.count)
+                status = Traces.inflateCall(z)
+                consumed = input.count - Int(z.pointee.avail_in)
+                produced = output.count - Int(z.pointee.avail_out)
+            }
+        }
+        zInput.removeFirst(consumed)
+        if status == Z_STREAM_END { zEnded = true }
+        if status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR {
+            throw InputError("damaged gzip data: \(z.pointee.msg.map { String(cString: $0) } ?? "inflate error \(status)")",
+                             at: .byteOffset(source: path, offset: offset + produced))
+        }
+        out.removeLast(out.count - produced)
+        return out
+    }
+}
+
+/// zlib's inflate, named apart from `StreamInput.inflate`.
+@inline(__always) func inflateCall(_ z: UnsafeMutablePointer<z_stream>) -> Int32 { CZlib.inflate(z, Z_NO_FLUSH) }
 
 /// Lines of a text file (gzip or not), with their numbers; CR LF and LF both end a line.
 public final class LineInput {

@@ -65,18 +65,20 @@ public struct LoRaTapHeader: Sendable, Equatable {
 }
 
 /// Writes classic pcap files (microsecond timestamps, little-endian), appending to an existing file of the same
-/// link type. Records are flushed as they are written, so nothing written is lost if the program stops.
+/// link type. Written through `AtomicFile`: the file under its name changes only when `close` commits it (an
+/// appended file is copied first), so a stopped or failed run leaves the previous file whole. The first write
+/// error is kept and thrown by `close`.
 public final class PcapWriter {
     public let path: String
     public let linkType: LinkType
-    private let handle: FileHandle
+    private let file: AtomicFile
+    private var failure: InputError?
 
     public init(path: String, linkType: LinkType, snapLength: UInt32 = 65535, append: Bool = true) throws(InputError) {
         self.path = path
         self.linkType = linkType
-        let fm = FileManager.default
-        let exists = fm.fileExists(atPath: path)
-        if exists, append {
+        var existingBytes = 0
+        if append, FileManager.default.fileExists(atPath: path) {
             guard let existing = FileHandle(forReadingAtPath: path) else { throw InputError("cannot read the existing pcap", at: .file(path)) }
             let header = existing.readData(ofLength: 24)
             try? existing.close()
@@ -91,28 +93,24 @@ public final class PcapWriter {
                 guard lt == linkType.rawValue else {
                     throw InputError("the existing pcap has link type \(lt), not \(linkType.rawValue)", at: .byteOffset(source: path, offset: 20))
                 }
+                existingBytes = header.count
             }
-        } else if !fm.createFile(atPath: path, contents: nil) {
-            throw InputError("cannot create the file", at: .file(path))
         }
-        guard let h = FileHandle(forUpdatingAtPath: path) else { throw InputError("cannot open for writing", at: .file(path)) }
-        handle = h
-        let end = (try? handle.seekToEnd()) ?? 0
-        if end == 0 {
+        file = try AtomicFile(path: path, keepingContents: existingBytes > 0)
+        if existingBytes == 0 {
             var g = [UInt8]()
             Self.le32(&g, 0xA1B2_C3D4)
             Self.le16(&g, 2); Self.le16(&g, 4)
             Self.le32(&g, 0); Self.le32(&g, 0)
             Self.le32(&g, snapLength)
             Self.le32(&g, linkType.rawValue)
-            handle.write(Data(g))
+            try file.write(g)
         }
     }
 
-    deinit { try? handle.close() }
-
     /// Writes one record with a timestamp in nanoseconds since the Unix epoch (stored to the microsecond).
     public func write(_ packet: [UInt8], timestampNanoseconds: Int64) {
+        guard failure == nil else { return }
         var r = [UInt8]()
         let us = timestampNanoseconds / 1000
         Self.le32(&r, UInt32(truncatingIfNeeded: us / 1_000_000))
@@ -120,10 +118,16 @@ public final class PcapWriter {
         Self.le32(&r, UInt32(packet.count))
         Self.le32(&r, UInt32(packet.count))
         r += packet
-        handle.write(Data(r))
+        do throws(InputError) { try file.write(r) } catch { failure = error }
     }
 
-    public func close() { try? handle.close() }
+    /// Writes out what is buffered and renames the file into place.
+    public func close() throws(InputError) {
+        if let failure { file.abandon(); throw failure }
+        try file.commit()
+    }
+
+    public func abandon() { file.abandon() }
 
     static func le32(_ b: inout [UInt8], _ v: UInt32) {
         b += [UInt8(truncatingIfNeeded: v), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 24)]

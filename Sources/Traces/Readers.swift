@@ -22,9 +22,26 @@ public enum TraceReaders {
     /// The file is opened once: pipes and process substitution work, the bytes looked at are not read twice.
     public static func open(path: String, choice: TraceFormatChoice = .auto, userLinkType: UInt32? = nil,
                             gateway: String = "gateway") throws(InputError) -> TraceReader {
-        let input = try ByteInput(path: path)
+        try open(try ByteInput(path: path), choice: choice, userLinkType: userLinkType, gateway: gateway)
+    }
+
+    /// A reader for bytes already opened (a file, standard input, or bytes in memory: `ByteInput(bytes:name:)`).
+    public static func open(_ input: ByteInput, choice: TraceFormatChoice = .auto, userLinkType: UInt32? = nil,
+                            gateway: String = "gateway") throws(InputError) -> TraceReader {
         var format = choice
-        if format == .auto { format = try detect(try input.peek(detectionPrefix), name: input.path) }
+        if format == .auto {
+            if input.isStream {
+                // A pipe (`tail -f … | loraharness replay -`): the format from the first bytes that tell it, without
+                // waiting for 64 KiB that may come late or never.
+                var head = try input.peekMore(detectionPrefix)
+                while (try? detect(head, name: input.path)) == nil, head.count < detectionPrefix, !input.atEnd {
+                    head = try input.peekMore(detectionPrefix)
+                }
+                format = try detect(head, name: input.path)
+            } else {
+                format = try detect(try input.peek(detectionPrefix), name: input.path)
+            }
+        }
         switch format {
         case .pcap: return PcapReader(input: input, userLinkType: userLinkType)
         case .serial: return SessionLogReader(input: input)

@@ -164,11 +164,14 @@ public struct TraceReport: Sendable, Codable {
     public var firstRejection: String?
     public var devices: [DeviceFindings] = []
     public var passed = true
+    /// The signal (SIGINT, SIGTERM) that stopped the run: the report covers what was read until then.
+    public var interrupted: String?
 
     public var text: String {
         var out: [String] = []
         out.append("trace \(files.joined(separator: ", ")): \(read) records read = \(accepted) accepted + \(rejected) rejected"
                    + (skippedLines > 0 ? " (\(skippedLines) log lines without a record skipped)" : ""))
+        if let interrupted { out.append("  PARTIAL     stopped by \(interrupted): this report covers what was read until then") }
         if !rejectedByReason.isEmpty {
             out.append("  rejected    " + rejectedByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }

@@ -20,6 +20,8 @@ public final class VirtualGateway {
         public var txAcks = 0
         public var skippedWithoutPHY = 0
         public var unknownDatagrams = 0
+        /// PULL_RESP datagrams whose `txpk` does not read (no data, bad base64, size not the data's, bad radio settings).
+        public var malformedDownlinks = 0
         public init() {}
     }
 
@@ -98,28 +100,40 @@ public final class VirtualGateway {
             wait = 0
             var buf = [UInt8](repeating: 0, count: 65_536)
             let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n >= 4 else {
-                if n < 0 {
-                    if errno == ECONNREFUSED { stats.refused += 1; continue }
-                    break
-                }
-                continue
+            guard n >= 0 else {
+                if errno == ECONNREFUSED { stats.refused += 1; continue }
+                break
             }
-            let tok = UInt16(buf[1]) << 8 | UInt16(buf[2])
-            switch buf[3] {
-            case 0x01:
-                if tokens[tok] == false { tokens[tok] = true; stats.pushAcks += 1 }
-            case 0x04:
-                stats.pullAcks += 1
-            case 0x03:
-                stats.pullResp += 1
-                // TX_ACK with the PULL_RESP's token: the downlink was accepted (this gateway transmits nothing).
-                send([2, buf[1], buf[2], 0x05] + eui + Array(#"{"txpk_ack":{"error":"NONE"}}"#.utf8))
-                stats.txAcks += 1
-            default:
-                stats.unknownDatagrams += 1
-            }
+            handle(Array(buf.prefix(n)))
         }
+    }
+
+    /// What the server sent, read by the protocol's one parser (`SemtechDatagram`). A PUSH_ACK counts once for a
+    /// token this gateway sent (duplicates and strangers are ignored); a PULL_RESP whose `txpk` reads is answered
+    /// with TX_ACK "NONE", one that does not is counted and left unanswered, as a packet forwarder does; anything
+    /// else (malformed, or a gateway's message sent back) is counted as unknown. Returns what was answered.
+    @discardableResult
+    public func handle(_ datagram: [UInt8]) -> [UInt8]? {
+        guard let d = try? SemtechDatagram.parse(datagram) else { stats.unknownDatagrams += 1; return nil }
+        switch d {
+        case let .pushAck(_, tok):
+            if tokens[tok] == false { tokens[tok] = true; stats.pushAcks += 1 }
+        case .pullAck:
+            stats.pullAcks += 1
+        case let .pullResp(version, tok, json):
+            stats.pullResp += 1
+            guard case .record = SemtechDatagram.downlink(json) else { stats.malformedDownlinks += 1; return nil }
+            // The downlink was accepted (this gateway transmits nothing). Version 1 has no TX_ACK.
+            guard version >= 2 else { return nil }
+            let ack = SemtechDatagram.txAck(version: version, token: tok, gateway: eui,
+                                            json: .object(["txpk_ack": .object(["error": .string("NONE")])])).bytes
+            send(ack)
+            stats.txAcks += 1
+            return ack
+        default:
+            stats.unknownDatagrams += 1
+        }
+        return nil
     }
 
     /// Sends every record at its time (relative to the first), a `stat` every 30 s of trace time, PULL_DATA every

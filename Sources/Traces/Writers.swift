@@ -2,36 +2,31 @@ import Foundation
 import HarnessCore
 import LoRaWAN
 
-/// Writes text a line at a time to a file (flushed as it goes, so a stopped run keeps what it wrote).
+/// Writes text a line at a time (NDJSON, CSV timelines) through `AtomicFile`: the file appears under its name only
+/// when `close` commits it whole, so a stopped or failed run never leaves half a file there. The first write error
+/// is kept and thrown by `close`.
 public final class LineWriter {
-    private let handle: FileHandle
-    public let path: String
-    private var buffer = ""
+    private let file: AtomicFile
+    public var path: String { file.path }
+    private var failure: InputError?
 
     public init(path: String) throws(InputError) {
-        self.path = path
-        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw InputError("cannot write the file", at: .file(path))
-        }
-        handle = h
+        file = try AtomicFile(path: path)
     }
 
     public func write(_ line: String) {
-        buffer += line
-        buffer += "\n"
-        if buffer.utf8.count > 64 * 1024 { flush() }
+        guard failure == nil else { return }
+        do throws(InputError) { try file.write(Array((line + "\n").utf8)) } catch { failure = error }
     }
 
-    public func flush() {
-        guard !buffer.isEmpty else { return }
-        handle.write(Data(buffer.utf8))
-        buffer = ""
+    /// Writes out what is buffered and renames the file into place.
+    public func close() throws(InputError) {
+        if let failure { file.abandon(); throw failure }
+        try file.commit()
     }
 
-    public func close() {
-        flush()
-        try? handle.close()
-    }
+    /// Gives up: nothing appears under the name.
+    public func abandon() { file.abandon() }
 }
 
 public enum TraceJSON {

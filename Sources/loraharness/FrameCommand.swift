@@ -177,7 +177,7 @@ struct FrameEncodeCommand: ParsableCommand {
                                    rssidBm: rssi, snrdB: snr)
         let writer = try PcapWriter(path: path, linkType: .loraTap)
         writer.write(header.bytes + frame, timestampNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
-        writer.close()
+        try writer.close()
     }
 }
 

@@ -53,6 +53,9 @@ enum Main {
 
     /// Parses and runs; maps every outcome to the documented exit statuses.
     static func run(_ arguments: [String]) async -> Int32 {
+        // SIGINT/SIGTERM: by default the process exits at once (130/143), removing the temporary files of writes
+        // under way; replay, flash-test and emulate install the graceful mode and keep what is meaningful.
+        Interruption.install(graceful: false)
         do {
             var command = try LoRaHarness.parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -60,8 +63,16 @@ enum Main {
             } else {
                 try command.run()
             }
+            if Interruption.requested {
+                printError("error: stopped by \(Interruption.signalName)")
+                return Interruption.exitStatus
+            }
             return ExitStatus.success.rawValue
         } catch {
+            if Interruption.requested {
+                printError("error: stopped by \(Interruption.signalName)" + ((error as? Interrupted).map { ": \($0.message)" } ?? ""))
+                return Interruption.exitStatus
+            }
             return report(error, subcommand: commandPath(arguments))
         }
     }

@@ -72,6 +72,8 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Ctrl-C or SIGTERM: stop reading, report what was read (marked partial), keep the outputs, exit 130/143.
+        Interruption.install(graceful: true)
         var options = ValidationOptions()
         options.region = region.parameters
         options.codec = ValidationOptions.Codec(rawValue: codec) ?? .auto
@@ -113,23 +115,28 @@ struct ReplayCommand: ParsableCommand {
 
         // A file without records checked nothing: that fails the run (a pipe that delivered nothing is not a pass).
         var empty: [String] = []
-        for f in files {
+        for f in files where !Interruption.requested {
             let reader = try TraceReaders.open(path: f, choice: TraceFormatChoice(rawValue: format) ?? .auto, userLinkType: linktype, gateway: gateway)
             let before = validator.report.read
-            while let item = try reader.next() { validator.consume(item) }
-            if validator.report.read == before { empty.append(f == "-" ? "standard input" : f) }
+            while !Interruption.requested, let item = try reader.next() { validator.consume(item) }
+            if validator.report.read == before && !Interruption.requested { empty.append(f == "-" ? "standard input" : f) }
         }
         // Anonymised, the report too: its devices and problem lines name DevEUIs and DevAddrs.
-        let result = anon.map { $0.apply(validator.finish()) } ?? validator.finish()
-        nd?.close(); decodedOut?.close(); tl?.close(); pcapOut?.close()
+        var result = anon.map { $0.apply(validator.finish()) } ?? validator.finish()
+        if Interruption.requested {
+            result.interrupted = Interruption.signalName
+            result.passed = false
+        }
+        try nd?.close(); try decodedOut?.close(); try tl?.close(); try pcapOut?.close()
         if noPHY > 0 { common.console.warn("\(noPHY) records have no PHYPayload (network-server exports): not in the pcap") }
         if let report { try writeFile(report, try JSONOutput.encode(result), option: "--report") }
 
-        if let to {
+        if let to, !Interruption.requested {
             try replay(kept, to: to)
         } else {
             try common.emit(result, text: result.text)
         }
+        if Interruption.requested { throw Interrupted("after \(result.read) records; the report and outputs hold what was read") }
         if !result.passed || !empty.isEmpty {
             var why: [String] = []
             if !empty.isEmpty { why.append(empty.joined(separator: ", ") + (empty.count == 1 ? " holds" : " hold") + " no records: nothing was checked") }

@@ -64,6 +64,7 @@ struct EmulateCommand: ParsableCommand {
     }
 
     func run() throws {
+        Interruption.install(graceful: true)
         var o = EmulatorOptions(profile: try DialectProfile.load(profile))
         o.kind = kind == "gate" ? .gate : .bay
         if let traffic { o.traffic = try parseArgument(traffic, option: "--traffic", TrafficProfile.named) }
@@ -123,6 +124,9 @@ struct FlashTestCommand: ParsableCommand {
             allPorts += text.textLines.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
         }
         guard !allPorts.isEmpty else { throw InputError("give a board's port with --port (or --ports-from FILE)", at: .argument("--port")) }
+        // Ctrl-C or SIGTERM: the step under way and the rest are skipped; JUnit, production log and session log are
+        // still written; the exit status is 130/143.
+        Interruption.install(graceful: true)
         let thePlan = try FlashTestPlan.load(path: plan)
         // Profiles: LORAHARNESS_PROFILES, else hardware/profiles here, else the one beside the plan's directory, else
         // the package's own (beside the executable).

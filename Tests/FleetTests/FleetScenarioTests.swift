@@ -171,6 +171,26 @@ func runFleet(_ yaml: String, jobs: Int = 1) throws -> (FleetReport, FleetPartia
         }
     }
 
+    /// Issue 16: a 200-byte scenario that repeats one `generate: 1000000` entry ten times through YAML aliases
+    /// asked for ten million sites (9.4 GB before it was killed); the number of sites is bounded before any is made.
+    @Test func aliasesCannotMultiplyTheSites() throws {
+        let yaml = """
+            name: t
+            gateways:
+              - {name: gw, position: [0, 0]}
+            sites:
+              - &g {generate: 1000000, area: {from: [0, 0], to: [1000, 1000]}, bays: 1, visitsPerYear: 1}
+              - *g
+              - *g
+            """
+        do {
+            _ = try scenario(yaml)
+            Issue.record("accepted three million sites")
+        } catch let e as InputError {
+            #expect(e.message.contains("2000000 sites; at most 1000000"), "\(e)")
+        }
+    }
+
     /// Sites whose sensors reach disjoint sets of gateways are separate cells; shards cover every cell once.
     @Test func radioCellsAndShards() throws {
         let sc = try scenario("""

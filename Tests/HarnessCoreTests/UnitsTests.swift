@@ -40,6 +40,14 @@ import Testing
     @Test func formats() {
         #expect(FrequencyFormat.megahertz(869_525_000) == "869.525 MHz")
         #expect(FrequencyFormat.megahertz(868_000_000) == "868 MHz")
+        // Issue 16 (found by fuzz-units): values whose hertz times 10^6 overflow 64 bits, and the 64-bit ends,
+        // written exactly (the quotients computed by hand: 86,810,081,000,808 / 10^6; (2^64 − 1) / 10^6 and / 10^3).
+        #expect(FrequencyFormat.megahertz(86_810_081_000_808) == "86810081.000808 MHz")
+        #expect(FrequencyFormat.megahertz(Int64.min) == "-9223372036854.775808 MHz")
+        #expect(DurationFormat.fixed(UInt64.max, 1_000_000, 6) == "18446744073709.551615")
+        #expect(DurationFormat.fixed(UInt64.max, 1_000, 0) == "18446744073709552")
+        #expect(DurationFormat.fixed(1_500, 1_000, 0) == "2" && DurationFormat.fixed(1_499, 1_000, 0) == "1")
+        #expect(DurationFormat.fixed(999_949, 1_000_000, 4) == "0.9999" && DurationFormat.fixed(999_950, 1_000_000, 4) == "1.0000")
     }
 }
 

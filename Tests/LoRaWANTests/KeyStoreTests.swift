@@ -71,7 +71,7 @@ func temporaryDirectory() -> URL {
         let control = try write(yaml.replacingOccurrences(of: "nwkSKey: 02020202020202020202020202020202", with: "nwkSKey: 02020202020202020202020202020202\u{1}"))
         let twice = try write(yaml.replacingOccurrences(of: "nwkSKey: 02020202020202020202020202020202",
                                                         with: "nwkSKey: 02020202020202020202020202020202\n    nwkSKey: 03030303030303030303030303030303"))
-        for (path, says) in [(control, "control characters"), (twice, "a field is given twice: nwkSKey")] {
+        for (path, says) in [(control, "control characters"), (twice, "a field is given twice: 'nwkSKey'")] {
             do {
                 _ = try KeyStore.load(path: path)
                 Issue.record("accepted \(path)")

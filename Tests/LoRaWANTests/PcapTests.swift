@@ -17,12 +17,12 @@ import Traces
         do {
             let w = try PcapWriter(path: path, linkType: .loraTap)
             w.write([1, 2, 3], timestampNanoseconds: 1_700_000_000_123_456_000)
-            w.close()
+            try w.close()
         }
         do {
             let w = try PcapWriter(path: path, linkType: .loraTap)
             w.write([4, 5], timestampNanoseconds: 1_700_000_001_000_000_000)
-            w.close()
+            try w.close()
         }
         let d = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         // global header 24 + (16 + 3) + (16 + 2)
@@ -47,7 +47,7 @@ import Traces
         let w = try PcapWriter(path: pcap, linkType: .loraTap)
         w.write(LoRaTapHeader(frequencyHz: 868_300_000, bandwidthSteps: 1, spreadingFactor: 9, rssidBm: -110, snrdB: 2).bytes + frame,
                 timestampNanoseconds: 1_700_000_000_000_000_000)
-        w.close()
+        try w.close()
         // Wireshark 4.0 reads the UAT's DevAddr in on-air (little-endian) byte order.
         let config = dir.appendingPathComponent("config/wireshark")
         try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)

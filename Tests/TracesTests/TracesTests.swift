@@ -326,7 +326,7 @@ func ttsLine(eui: String = "70B3D57ED0000101", fcnt: Int, payload: [UInt8], time
                                   rssidBm: r.receptions.first?.rssi, snrdB: r.receptions.first?.snr)
             w.write(h.bytes + phy, timestampNanoseconds: r.time ?? 0)
         }
-        w.close()
+        try w.close()
         let (back, again, _) = try validate([path])
         #expect(back.read == records.count && records.count == 9 && back.rejected == 0)   // 8 uplinks and a join-request
         #expect(again.map(\.phyPayload) == records.map(\.phyPayload))
