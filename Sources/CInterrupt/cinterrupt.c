@@ -1,6 +1,8 @@
 #include "cinterrupt.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,4 +60,10 @@ int lh_temp_register(const char *path) {
 
 void lh_temp_unregister(int slot) {
     if (slot >= 0 && slot < LH_SLOTS) used[slot] = 0;
+}
+
+int lh_flush_stdout(void) {
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) return errno ? errno : EIO;
+    return 0;
 }

@@ -83,8 +83,12 @@ public struct ProductionLog {
         let time = ISO8601DateFormatter().string(from: Date())
         let row = [time, r.port, r.usbSerial ?? "", r.devEUI ?? "", r.firmware ?? "", r.passed ? "pass" : "fail", r.failingStep ?? ""]
             .map(ProductionLog.field).joined(separator: ",")
-        h.seekToEndOfFile()
-        h.write(Data((row + "\n").utf8))
+        do {
+            _ = try h.seekToEnd()
+            try h.write(contentsOf: Data((row + "\n").utf8))
+        } catch {
+            throw InputError("cannot append to the production log: \(error.localizedDescription)", at: .file(path))
+        }
     }
 
     /// Every row so far (a missing log is empty); malformed rows name their line.

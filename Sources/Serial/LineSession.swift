@@ -108,9 +108,13 @@ public final class SessionLog {
         append("# started \(iso)")
     }
 
+    /// The first failed write (a full disk): the log stops there, and the command can say so.
+    public private(set) var failure: String?
+
     func append(_ line: String) {
         if keepInMemory { text.append(line) }
-        handle?.write(Data((line + "\n").utf8))
+        guard let handle, failure == nil else { return }
+        do { try handle.write(contentsOf: Data((line + "\n").utf8)) } catch { failure = "\(error.localizedDescription)" }
     }
 
     public func record(_ direction: Character, _ bytes: [UInt8], at t: Nanoseconds, redactor: Redactor) {

@@ -115,6 +115,9 @@ public final class PcapReader: TraceReader {
         packet(data, linkType: linkType, time: t, at: .byteOffset(source: path, offset: at))
     }
 
+    /// The largest pcapng block read (1 MiB; a LoRa frame is at most 255 bytes): a longer stated length is refused.
+    static let maxBlockBytes = 1 << 20
+
     private func nextBlock() throws(InputError) {
         let at = input.offset
         let h = try input.readExactly(8)
@@ -132,13 +135,19 @@ public final class PcapReader: TraceReader {
             let m = u32(magic[...], 0, big: false)
             bigEndian = m == 0x4D3C_2B1A
             let total = Int(u32(h[...], 4, big: bigEndian))
-            guard total >= 28 else { done = true; return }
+            // A forged length must not become an allocation: blocks are read whole, and no real one is over 1 MiB.
+            guard total >= 28, total % 4 == 0, total <= Self.maxBlockBytes else {
+                queue.append(.rejected(reason: .truncatedRecord, detail: "section header block length \(total) is not plausible",
+                                       at: .byteOffset(source: path, offset: at)))
+                done = true
+                return
+            }
             _ = try input.readExactly(total - 12)
             interfaces = []
             return
         }
         let total = Int(u32(h[...], 4, big: bigEndian))
-        guard total >= 12, total % 4 == 0, total <= 1 << 20 else {
+        guard total >= 12, total % 4 == 0, total <= Self.maxBlockBytes else {
             queue.append(.rejected(reason: .truncatedRecord, detail: "block length \(total) is not plausible", at: .byteOffset(source: path, offset: at)))
             done = true
             return

@@ -262,7 +262,7 @@ struct FrameDecodeCommand: ParsableCommand {
             } catch let e as InputError {
                 // Report and go on: one bad line does not lose the others.
                 if inputs.count == 1 { throw e }
-                FileHandle.standardError.write(Data("error: \(e)\n".utf8))
+                StandardStreams.err("error: \(e)\n")
                 firstError = firstError ?? e
             }
         }

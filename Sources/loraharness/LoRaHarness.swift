@@ -47,7 +47,12 @@ struct CommonOptions: ParsableArguments {
 @main
 enum Main {
     static func main() async {
-        let status = await run(Array(CommandLine.arguments.dropFirst()))
+        var status = await run(Array(CommandLine.arguments.dropFirst()))
+        // What went to standard output must have arrived: a full disk or /dev/full is an error, not a success.
+        if let failure = StandardStreams.finish() {
+            printError("error: cannot write standard output: \(failure)")
+            if status == ExitStatus.success.rawValue { status = ExitStatus.badInput.rawValue }
+        }
         exit(status)
     }
 
@@ -120,6 +125,6 @@ enum Main {
     }
 
     static func printError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardStreams.err((line + "\n"))
     }
 }

@@ -73,8 +73,8 @@ struct EmulateCommand: ParsableCommand {
         if let fault { o.faults = try parseArgument(fault, option: "--fault", EmulatorFaults.parse) }
         let emulator: Emulator
         do { emulator = try Emulator(options: o) } catch { throw InputError(error.description) }
-        FileHandle.standardOutput.write(Data("\(emulator.path)\n".utf8))
-        FileHandle.standardError.write(Data("emulating \(o.profile.name) (\(kind)) on \(emulator.path), time scale \(timeScale)×; stop with Ctrl-C\n".utf8))
+        StandardStreams.out("\(emulator.path)\n")
+        StandardStreams.err("emulating \(o.profile.name) (\(kind)) on \(emulator.path), time scale \(timeScale)×; stop with Ctrl-C\n")
         emulator.run(forWall: duration)
         emulator.stop()
     }

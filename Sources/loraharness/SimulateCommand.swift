@@ -165,12 +165,12 @@ final class ProgressLine: @unchecked Sendable {
         last = now
         let elapsed = now.timeIntervalSince(start)
         let eta = share > 0.01 ? String(format: ", about %.0f s left", elapsed * (1 - share) / share) : ""
-        FileHandle.standardError.write(Data(String(format: "\r%5.1f %% simulated in %.0f s%@   ", share * 100, elapsed, eta).utf8))
+        StandardStreams.err(String(format: "\r%5.1f %% simulated in %.0f s%@   ", share * 100, elapsed, eta))
     }
 
     func clear() {
         guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        StandardStreams.err("\r\u{1B}[K")
     }
 }
 

@@ -222,4 +222,21 @@ import TestSupport
         #expect(try String(contentsOfFile: report, encoding: .utf8) == "previous")
         #expect(Self.leftovers().isEmpty, "\(Self.leftovers())")
     }
+
+    /// Standard output on a full device: the table and the JSON are lost, so the run is an error (exit 2), not a
+    /// success; Foundation's FileHandle.write would have trapped.
+    @Test(arguments: [[], ["--json"]])
+    func standardOutputOnAFullDeviceIsAnError(extra: [String]) throws {
+        let p = Process()
+        p.executableURL = TestPaths.cli
+        p.arguments = ["airtime", "--sf", "7", "--bw", "125", "--payload", "20"] + extra
+        p.standardOutput = try #require(FileHandle(forWritingAtPath: "/dev/full"))
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 2)
+        #expect(stderr == "error: cannot write standard output: No space left on device\n", "\(stderr)")
+    }
 }

@@ -11,4 +11,6 @@ int lh_interrupt_signal(void);
 /* Registers a temporary file to remove on an immediate exit; returns a slot, or -1 when all are taken. */
 int lh_temp_register(const char *path);
 void lh_temp_unregister(int slot);
+/* Flushes C's standard output; returns 0, or the errno of a write that failed now or earlier (ferror). */
+int lh_flush_stdout(void);
 #endif
