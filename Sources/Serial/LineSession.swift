@@ -20,7 +20,7 @@ public enum Matcher: Sendable, CustomStringConvertible {
         case .exact(let s): return line == s ? [line] : nil
         case .prefix(let s): return line.hasPrefix(s) ? [line] : nil
         case .regex(let p):
-            guard let re = try? NSRegularExpression(pattern: p) else { return nil }
+            guard let re = RegexCache.compiled(p) else { return nil }
             let ns = line as NSString
             guard let m = re.firstMatch(in: line, range: NSRange(location: 0, length: ns.length)) else { return nil }
             return (0..<m.numberOfRanges).map { i in
@@ -41,6 +41,27 @@ public enum Matcher: Sendable, CustomStringConvertible {
     /// Checks a regular expression, with the error the plan and profile readers report.
     public static func validRegex(_ p: String) -> String? {
         do { _ = try NSRegularExpression(pattern: p); return nil } catch { return "'\(p)' is not a valid regular expression" }
+    }
+}
+
+/// Regular expressions compiled once per pattern (every line a board sends is matched against a profile's
+/// patterns and redacted: compiling them for each line cost more than the matching).
+enum RegexCache {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var compiledPatterns: [String: NSRegularExpression] = [:]
+    nonisolated(unsafe) private static var invalid: Set<String> = []
+
+    static func compiled(_ pattern: String) -> NSRegularExpression? {
+        lock.lock(); defer { lock.unlock() }
+        if let re = compiledPatterns[pattern] { return re }
+        if invalid.contains(pattern) { return nil }
+        guard let re = try? NSRegularExpression(pattern: pattern) else {
+            if invalid.count < 1024 { invalid.insert(pattern) }
+            return nil
+        }
+        if compiledPatterns.count >= 1024 { compiledPatterns.removeAll() }   // a bound for patterns from outside
+        compiledPatterns[pattern] = re
+        return re
     }
 }
 
@@ -66,7 +87,7 @@ public struct Redactor: Sendable {
     public func redact(_ text: String) -> String {
         var out = text
         for p in patterns {
-            guard let re = try? NSRegularExpression(pattern: p) else { continue }
+            guard let re = RegexCache.compiled(p) else { continue }
             out = re.stringByReplacingMatches(in: out, range: NSRange(location: 0, length: (out as NSString).length),
                                               withTemplate: "$1" + Redactor.marker)
         }
