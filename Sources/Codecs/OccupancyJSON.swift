@@ -125,3 +125,13 @@ extension OccupancyMessage {
         }
     }
 }
+
+/// Facts about the decoded form (PAYLOAD.md section 8) that readers of plans and expected files check against.
+public enum OccupancyJSON {
+    /// Every field an uplink's decoded object can have (bay_state, gate_counts, status, boot, config_ack), as
+    /// `OccupancyMessage.json` writes them: a plan's `expect` naming another field would check nothing.
+    public static let uplinkFields: Set<String> = [
+        "type", "occupied", "changes", "history", "in", "out", "kind", "battery_mv", "temperature_c", "uptime_min", "resets",
+        "firmware", "reset_cause", "config_hash", "seq", "command", "result",
+    ]
+}

@@ -1,4 +1,5 @@
 import Codecs
+import RadioLink
 import Foundation
 import HarnessCore
 import Serial
@@ -46,6 +47,16 @@ public struct FlashTestPlan: Sendable {
         try parse(try DocumentNode.load(path: path), file: path)
     }
 
+    /// The bundled plans' directory: `LORAHARNESS_PLANS`, `hardware/plans` here, or beside the executable.
+    public static func directory(root: String? = nil) -> String {
+        BundledFiles.directory("hardware/plans", variable: "LORAHARNESS_PLANS", root: root)
+    }
+
+    /// A plan by name (`occupancy-bay`, a file of the bundled plans) or by path.
+    public static func load(named nameOrPath: String, directory: String? = nil) throws(InputError) -> FlashTestPlan {
+        try load(path: try BundledFiles.find(nameOrPath, in: directory ?? FlashTestPlan.directory(), what: "plan"))
+    }
+
     public static func parse(_ doc: DocumentNode, file: String) throws(InputError) -> FlashTestPlan {
         try doc.allowOnly(["name", "description", "profile", "region", "dataRate", "steps"])
         var steps: [NamedStep] = []
@@ -86,7 +97,15 @@ public struct FlashTestPlan: Sendable {
             case "uplink":
                 try n.allowOnly(["step", "name", "expect", "payload", "port"])
                 var expect: [String: String] = [:]
-                if let e = try n.optional("expect") { for (k, v) in try e.entries() { expect[k] = try v.string() } }
+                if let e = try n.optional("expect") {
+                    for (k, v) in try e.entries() {
+                        guard OccupancyJSON.uplinkFields.contains(k) else {
+                            throw InputError("unknown field '\(k)' in expect; an uplink's fields are "
+                                             + OccupancyJSON.uplinkFields.sorted().joined(separator: ", "), at: .line(file: file, line: v.line))
+                        }
+                        expect[k] = try v.string()
+                    }
+                }
                 let hex = try n.optional("payload")?.string()
                 if let hex { do { _ = try Hex.decode(hex) } catch { throw try n.require("payload").error(error.message) } }
                 step = .uplink(expect: expect, payloadHex: hex, port: UInt8(try n.optional("port")?.int(in: 1...223) ?? 2))
@@ -114,8 +133,14 @@ public struct FlashTestPlan: Sendable {
             steps.append(NamedStep(name: name, step: step, line: n.line))
         }
         guard !steps.isEmpty else { throw try doc.require("steps").error("a plan needs at least one step") }
+        var region = "EU868"
+        if let r = try doc.optional("region") {
+            region = try r.string()
+            // A region of the radio-link tables (EU869 is a typo, not a region).
+            do { _ = try RegionID.parse(region) } catch { throw r.error(error.message) }
+        }
         return FlashTestPlan(name: try doc.require("name").string(), profile: try doc.require("profile").string(),
-                             region: try doc.optional("region")?.string() ?? "EU868", dataRate: try doc.optional("dataRate")?.int(in: 0...15) ?? 5,
+                             region: region, dataRate: try doc.optional("dataRate")?.int(in: 0...15) ?? 5,
                              steps: steps, file: file)
     }
 }

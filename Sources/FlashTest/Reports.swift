@@ -5,12 +5,17 @@ public enum FlashTestReport {
     static func xml(_ s: String) -> String { XMLText.escape(s) }
 
     /// JUnit XML for one board: a test suite, one test case per step (skipped steps marked so).
+    /// The JUnit suite's name: the plan and the board's identity (its DevEUI when known), never the port, so that a
+    /// board keeps its history in CI whichever port it is on.
+    public static func suiteName(_ r: BoardResult) -> String { r.devEUI.map { "\(r.plan) \($0)" } ?? r.plan }
+
     public static func junit(_ r: BoardResult) -> String {
-        let failures = r.steps.filter { $0.status == .failed }.count
+        let errors = r.steps.filter { $0.status == .failed && $0.portFault == true }.count
+        let failures = r.steps.filter { $0.status == .failed }.count - errors
         let skipped = r.steps.filter { $0.status == .skipped }.count
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"loraharness flash-test\" tests=\"\(r.steps.count)\" failures=\"\(failures)\" errors=\"0\" time=\"\(String(format: "%.3f", r.seconds))\">\n"
-        out += "  <testsuite name=\"\(xml(r.plan)) on \(xml(r.port))\" tests=\"\(r.steps.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\" time=\"\(String(format: "%.3f", r.seconds))\">\n"
+        out += "<testsuites name=\"loraharness flash-test\" tests=\"\(r.steps.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(String(format: "%.3f", r.seconds))\">\n"
+        out += "  <testsuite name=\"\(xml(suiteName(r)))\" tests=\"\(r.steps.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(String(format: "%.3f", r.seconds))\">\n"
         out += "    <properties>\n"
         for (k, v) in [("port", r.port), ("profile", r.profile), ("devEUI", r.devEUI ?? ""), ("firmware", r.firmware ?? "")] {
             out += "      <property name=\"\(k)\" value=\"\(xml(v))\"/>\n"
@@ -28,7 +33,9 @@ public enum FlashTestReport {
                 if let e = s.expected { body += "\nexpected: \(e)" }
                 if let g = s.got { body += "\ngot: \(g)" }
                 if !s.lastLines.isEmpty { body += "\nlast lines from the board:\n" + s.lastLines.joined(separator: "\n") }
-                out += ">\n      <failure message=\"\(xml(s.detail))\" type=\"step\">\(xml(body))</failure>\n    </testcase>\n"
+                // A port fault is an error of the run (the board was not reached), a failed check a failure.
+                let element = s.portFault == true ? "error" : "failure"
+                out += ">\n      <\(element) message=\"\(xml(s.detail))\" type=\"\(s.portFault == true ? "port" : "step")\">\(xml(body))</\(element)>\n    </testcase>\n"
             }
         }
         out += "  </testsuite>\n</testsuites>\n"

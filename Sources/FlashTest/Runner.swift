@@ -15,6 +15,8 @@ public struct StepResult: Sendable, Codable, Equatable {
     public var got: String?
     /// The board's last lines, on failure (keys redacted).
     public var lastLines: [String]
+    /// A failure of the port rather than of the board's answer (missing, busy, disconnected): JUnit `<error>`.
+    public var portFault: Bool? = nil
 }
 
 public struct BoardResult: Sendable, Codable {
@@ -96,11 +98,18 @@ public final class FlashTestRunner {
             ls.redactor = profile.redactor
             session = ls
         } catch {
-            let r = StepResult(name: "open port", status: .failed, seconds: 0, detail: error.description, expected: nil, got: nil, lastLines: [])
-            result.steps.append(r)
-            result.failingStep = r.name
+            // Every step of the plan is still a test case (CI keeps one history per step): the first carries the
+            // port's fault, the others are skipped.
+            for (i, step) in plan.steps.enumerated() {
+                let r = i == 0
+                    ? StepResult(name: step.name, status: .failed, seconds: 0, detail: "the port could not be opened: \(error.description)",
+                                 expected: nil, got: nil, lastLines: [], portFault: true)
+                    : StepResult(name: step.name, status: .skipped, seconds: 0, detail: "the port could not be opened", expected: nil, got: nil, lastLines: [])
+                result.steps.append(r)
+                onStep(r)
+            }
+            result.failingStep = plan.steps.first?.name ?? "open port"
             result.portError = error.inputError.message
-            onStep(r)
             result.seconds = Date().timeIntervalSince(start)
             return result
         }
@@ -140,7 +149,7 @@ public final class FlashTestRunner {
                 failed = true
             } catch let e as SerialError {
                 r = StepResult(name: step.name, status: .failed, seconds: Date().timeIntervalSince(t0), detail: e.description, expected: nil,
-                               got: nil, lastLines: session?.recent.suffix(10).map(\.text) ?? [])
+                               got: nil, lastLines: session?.recent.suffix(10).map(\.text) ?? [], portFault: e.kind != .timeout)
             } catch {
                 r = StepResult(name: step.name, status: .failed, seconds: Date().timeIntervalSince(t0), detail: "\(error)", expected: nil, got: nil, lastLines: [])
             }
@@ -148,6 +157,9 @@ public final class FlashTestRunner {
                 failed = true
                 result.failingStep = step.name
             }
+            // What the board said goes through the session log's redaction before anyone sees it: a `command` step
+            // that reads a key back, an echoing module's key command in `got:`.
+            r = redactedResult(r)
             result.steps.append(r)
             onStep(r)
         }
@@ -204,6 +216,15 @@ public final class FlashTestRunner {
 
     private func redacted(_ s: String) -> String { profile.redactor.redact(s) }
 
+    private func redactedResult(_ r: StepResult) -> StepResult {
+        var out = r
+        out.detail = redacted(r.detail)
+        out.expected = r.expected.map(redacted)
+        out.got = r.got.map(redacted)
+        out.lastLines = r.lastLines.map(redacted)
+        return out
+    }
+
     private func need(_ name: String) throws -> String {
         guard let c = profile.command(name) else { throw StepFailure(message: "the profile \(profile.name) has no '\(name)' command") }
         return c
@@ -239,7 +260,8 @@ public final class FlashTestRunner {
             try s.send(send)
             let r = try s.expect([.regex(expect)] + profile.matchers("error"), timeout: t ?? timeout("command", 2 * Time.second))
             guard let line = r.line, r.which == 0 else {
-                throw StepFailure(message: "\(redacted(send)): unexpected answer", expected: expect, got: r.line?.text ?? "nothing")
+                throw StepFailure(message: "\(redacted(send)): unexpected answer", expected: expect,
+                                  got: r.line?.text ?? r.before.map(\.text).joined(separator: " | ").nilIfEmpty ?? "nothing")
             }
             // RUI3 ends an answer with OK: wait for it unless the expected line was the OK itself.
             let isFinal = profile.matchers("ok").contains { $0.match(line.text) != nil }

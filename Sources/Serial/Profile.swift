@@ -49,38 +49,12 @@ public struct DialectProfile: Sendable {
     /// current directory when it exists; else the package's own, found by walking up from the executable (a build
     /// in `.build/…/loraharness` run from anywhere).
     public static func directory(root: String? = nil) -> String {
-        if let env = ProcessInfo.processInfo.environment["LORAHARNESS_PROFILES"] { return env }
-        let fm = FileManager.default
-        let here = ((root ?? fm.currentDirectoryPath) as NSString).appendingPathComponent("hardware/profiles")
-        if root != nil || fm.fileExists(atPath: here) { return here }
-        // The executable's own path from /proc (Foundation's Bundle.main traps when the executable's directory is not
-        // readable, as for a user who may run the tool but not list its build directory).
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-            for _ in 0..<5 {
-                let candidate = dir.appendingPathComponent("hardware/profiles").path
-                if fm.fileExists(atPath: candidate) { return candidate }
-                dir = dir.deletingLastPathComponent()
-            }
-        }
-        return here
+        BundledFiles.directory("hardware/profiles", variable: "LORAHARNESS_PROFILES", root: root)
     }
 
     /// A profile by name (a file in the profiles directory) or by path.
     public static func load(_ nameOrPath: String, directory: String? = nil) throws(InputError) -> DialectProfile {
-        let path: String
-        if nameOrPath.hasSuffix(".yaml") || nameOrPath.contains("/") {
-            path = nameOrPath
-        } else {
-            let dir = directory ?? DialectProfile.directory()
-            path = (dir as NSString).appendingPathComponent(nameOrPath + ".yaml")
-            guard FileManager.default.fileExists(atPath: path) else {
-                let known = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasSuffix(".yaml") }
-                    .map { String($0.dropLast(5)) }.sorted() ?? []
-                throw InputError("no profile '\(nameOrPath)' in \(dir); "
-                                 + (known.isEmpty ? "no profiles there (set LORAHARNESS_PROFILES or give a file)" : "known: " + known.joined(separator: ", ")))
-            }
-        }
+        let path = try BundledFiles.find(nameOrPath, in: directory ?? DialectProfile.directory(), what: "profile")
         return try parse(try DocumentNode.load(path: path), file: path)
     }
 

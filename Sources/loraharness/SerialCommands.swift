@@ -93,13 +93,14 @@ struct FlashTestCommand: ParsableCommand {
                   hardware/plans/occupancy-bay.yaml --junit out/board.xml
               loraharness flash-test --port /dev/ttyUSB0 --port /dev/ttyUSB1 --plan hardware/plans/occupancy-bay.yaml \\
                   --manifest line3.csv --production-log production.csv --resume
-              loraharness flash-test --port /dev/pts/4 --plan \\
-                  hardware/plans/occupancy-bay.yaml --time-scale 100   (an emulator)
+              loraharness flash-test --port /dev/pts/4 --plan occupancy-bay --time-scale 100   (an emulator)
+              loraharness flash-test --check --plan my-plan.yaml
             """
     )
     @Option(name: .customLong("port"), help: "A port (repeat for several boards): a path, tcp://host:port or usb:VID:PID[:SERIAL].") var ports: [String] = []
     @Option(help: "A file with one port per line.") var portsFrom: String?
-    @Option(help: "The plan (YAML).") var plan: String
+    @Option(help: "The plan: a file, or the name of a bundled plan (hardware/plans), e.g. occupancy-bay.") var plan: String
+    @Flag(help: "Check the plan (and its profile) without a board: every error with its file and line.") var check = false
     @Option(help: "Override the plan's profile.") var profile: String?
     @Option(help: "JUnit XML; with several boards, the port is added to the name.") var junit: String?
     @Option(help: "Session log of every byte (keys redacted); with several boards, the port is added to the name.") var log: String?
@@ -123,23 +124,33 @@ struct FlashTestCommand: ParsableCommand {
             guard let text = try? String(contentsOfFile: portsFrom, encoding: .utf8) else { throw InputError("cannot read the file", at: .argument("--ports-from \(portsFrom)")) }
             allPorts += text.textLines.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
         }
-        guard !allPorts.isEmpty else { throw InputError("give a board's port with --port (or --ports-from FILE)", at: .argument("--port")) }
-        // Ctrl-C or SIGTERM: the step under way and the rest are skipped; JUnit, production log and session log are
-        // still written; the exit status is 130/143.
-        Interruption.install(graceful: true)
-        let thePlan = try FlashTestPlan.load(path: plan)
+        let thePlan = try FlashTestPlan.load(named: plan)
         // Profiles: LORAHARNESS_PROFILES, else hardware/profiles here, else the one beside the plan's directory, else
         // the package's own (beside the executable).
-        let besidePlan = (((plan as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent as NSString).appendingPathComponent("profiles")
+        let besidePlan = (((thePlan.file as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent as NSString).appendingPathComponent("profiles")
         let here = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent("hardware/profiles")
         let dir = ProcessInfo.processInfo.environment["LORAHARNESS_PROFILES"]
             ?? (FileManager.default.fileExists(atPath: here) ? here
                 : FileManager.default.fileExists(atPath: besidePlan) ? besidePlan : DialectProfile.directory())
         let theProfile = try DialectProfile.load(profile ?? thePlan.profile, directory: dir)
+        if check {
+            common.console.say("plan \(thePlan.name) (\(thePlan.file)): \(thePlan.steps.count) steps, profile \(theProfile.name), region \(thePlan.region): OK")
+            return
+        }
+        guard !allPorts.isEmpty else { throw InputError("give a board's port with --port (or --ports-from FILE)", at: .argument("--port")) }
+        // Ctrl-C or SIGTERM: the step under way and the rest are skipped; JUnit, production log and session log are
+        // still written; the exit status is 130/143.
+        Interruption.install(graceful: true)
         let entries = try manifest.map { try ManifestEntry.load(path: $0) } ?? []
         let prodLog = productionLog.map { ProductionLog(path: $0) }
         let last = try prodLog?.lastResults() ?? [:]
 
+        // Lines as the run goes: on stdout, or on stderr with --json (stdout is then the JSON document alone).
+        let console = common.console, json = common.json
+        @Sendable func live(_ line: String) {
+            guard console.verbosity >= .normal else { return }
+            if json { StandardStreams.err(line + "\n") } else { console.say(line) }
+        }
         // Which boards run: --resume skips passed ones, --retest keeps failed ones.
         var boards: [(port: String, entry: ManifestEntry?)] = []
         for p in allPorts {
@@ -147,8 +158,8 @@ struct FlashTestCommand: ParsableCommand {
             if manifest != nil && entry == nil { throw InputError("the manifest has no row for \(p)", at: .argument("--manifest \(manifest ?? "")")) }
             let key = entry?.devEUI ?? "port:" + p
             let previous = last[key] ?? last["port:" + p]
-            if resume && previous == true { common.console.say("\(p): passed before, skipped (--resume)"); continue }
-            if retest && previous != false { common.console.say("\(p): not a failed board, skipped (--retest)"); continue }
+            if resume && previous == true { live("\(p): passed before, skipped (--resume)"); continue }
+            if retest && previous != false { live("\(p): not a failed board, skipped (--retest)"); continue }
             boards.append((p, entry))
         }
         let several = allPorts.count > 1
@@ -160,27 +171,34 @@ struct FlashTestCommand: ParsableCommand {
             let stem = (base as NSString).deletingPathExtension
             return ext.isEmpty ? base + "-" + safe : "\(stem)-\(safe).\(ext)"
         }
-        let console = common.console
         let lock = NSLock()
         nonisolated(unsafe) var results: [BoardResult?] = Array(repeating: nil, count: boards.count)
         let timeScale = self.timeScale, firmware = self.firmware, log = self.log, multi = boards.count > 1
         let chosen = boards
-        DispatchQueue.concurrentPerform(iterations: boards.count) { i in
-            let b = chosen[i]
-            var o = FlashTestOptions()
-            o.firmware = firmware
-            o.manifest = b.entry
-            o.timeScale = timeScale
-            o.sessionLog = fileFor(log, b.port)
-            let runner = FlashTestRunner(plan: thePlan, profile: theProfile, port: b.port, options: o)
-            let r = runner.run { step in
-                let mark = step.status == .passed ? "PASS" : (step.status == .failed ? "FAIL" : "skip")
-                let name = step.name.count < 28 ? step.name + String(repeating: " ", count: 28 - step.name.count) : step.name
-                let line = (multi ? "[\(b.port)] " : "") + "\(mark)  \(name) " + String(format: "%7.2f s  ", step.seconds) + step.detail
-                lock.lock(); console.say(line); lock.unlock()
-            }
-            lock.lock(); results[i] = r; lock.unlock()
+        // One thread per board: they wait on their ports, not on the processor, so a jig of 16 boards on a 2-core
+        // machine runs them all at once (concurrentPerform would run as many as there are cores).
+        let group = DispatchGroup()
+        for i in chosen.indices {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                let b = chosen[i]
+                var o = FlashTestOptions()
+                o.firmware = firmware
+                o.manifest = b.entry
+                o.timeScale = timeScale
+                o.sessionLog = fileFor(log, b.port)
+                let runner = FlashTestRunner(plan: thePlan, profile: theProfile, port: b.port, options: o)
+                let r = runner.run { step in
+                    let mark = step.status == .passed ? "PASS" : (step.status == .failed ? "FAIL" : "skip")
+                    let name = step.name.count < 28 ? step.name + String(repeating: " ", count: 28 - step.name.count) : step.name
+                    let line = (multi ? "[\(b.port)] " : "") + "\(mark)  \(name) " + String(format: "%7.2f s  ", step.seconds) + step.detail
+                    lock.lock(); live(line); lock.unlock()
+                }
+                lock.lock(); results[i] = r; lock.unlock()
+            }.start()
         }
+        group.wait()
         let done = results.compactMap { $0 }
         for r in done {
             if let j = fileFor(junit, r.port) { try writeFile(j, FlashTestReport.junit(r), option: "--junit") }

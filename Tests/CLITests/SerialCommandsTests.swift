@@ -40,6 +40,56 @@ import TestSupport
         #expect((try JSONSerialization.jsonObject(with: Data(j.stdout.utf8))) is [Any])
     }
 
+    /// Issue 14 (12, 14): six emulated boards in one run on a 2-core machine, with --json: the boards run at once
+    /// (every board has begun its plan before any has finished it: their live lines interleave), the live lines go
+    /// to stderr, and stdout is one JSON document with six passed results.
+    @Test func boardsRunAtOnceAndJSONStaysClean() throws {
+        var emulators: [Process] = []
+        var ports: [String] = []
+        for _ in 0..<6 {
+            let (emu, path) = try Self.emulator(["--profile", "occupancy-rak3172", "--time-scale", "100", "--duration", "90s"])
+            emulators.append(emu)
+            ports.append(path)
+        }
+        defer { for e in emulators { e.terminate(); e.waitUntilExit() } }
+        let plan = TestPaths.root.appendingPathComponent("hardware/plans/occupancy-bay.yaml").path
+        let r = try CLI.run(["flash-test", "--plan", plan, "--time-scale", "100", "--json"] + ports.flatMap { ["--port", $0] },
+                            currentDirectory: TestPaths.root)
+        #expect(r.status == 0, "\(r.stderr)")
+        let results = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]
+        #expect(results?.count == 6)
+        #expect(results?.allSatisfy { $0["passed"] as? Bool == true } == true)
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        var first: [Int] = [], last: [Int] = []
+        for p in ports {
+            let mine = lines.indices.filter { lines[$0].hasPrefix("[\(p)] ") }
+            #expect(mine.count == 12, "\(p): \(mine.count) lines")
+            first.append(mine.first ?? Int.max)
+            last.append(mine.last ?? -1)
+        }
+        #expect(first.max() ?? Int.max < last.min() ?? -1, "first lines \(first), last lines \(last)")
+    }
+
+    /// Issue 14 (13): `--check` validates a plan without a board; bundled plans are found by name.
+    @Test func checkValidatesAPlanWithoutABoard() throws {
+        let ok = try CLI.run(["flash-test", "--check", "--plan", "occupancy-bay"], currentDirectory: TestPaths.root)
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.hasPrefix("plan occupancy-bay (") && ok.stdout.contains("12 steps, profile occupancy-rak3172, region EU868: OK"), "\(ok.stdout)")
+        let bad = Self.temp("bad-plan.yaml")
+        for (yaml, says, line) in [
+            ("name: p\nprofile: rak3172-rui3\nregion: EU869\nsteps:\n  - {step: boot}\n", "EU869", 3),
+            ("name: p\nprofile: rak3172-rui3\nsteps:\n  - {step: boot}\n  - {step: command, send: AT, expect: \"(\"}\n", "not a valid regular expression", 5),
+            ("name: p\nprofile: rak3172-rui3\nsteps:\n  - {step: uplink, expect: {colour: red}}\n", "unknown field 'colour' in expect", 4),
+        ] {
+            try yaml.write(toFile: bad, atomically: true, encoding: .utf8)
+            let r = try CLI.run(["flash-test", "--check", "--plan", bad], currentDirectory: TestPaths.root)
+            #expect(r.status == 2, "\(r.stderr)")
+            #expect(r.stderr.contains(says) && r.stderr.contains("\(bad):\(line)"), "\(r.stderr)")
+        }
+        let unknown = try CLI.run(["flash-test", "--check", "--plan", "no-such-plan"], currentDirectory: TestPaths.root)
+        #expect(unknown.status == 2 && unknown.stderr.contains("no plan 'no-such-plan'") && unknown.stderr.contains("occupancy-bay"), "\(unknown.stderr)")
+    }
+
     /// The whole path a hardware engineer takes: an emulated board on a pty, the bundled plan, JUnit, production
     /// log; then --resume skips the board that passed.
     @Test func flashTestAgainstTheEmulator() throws {

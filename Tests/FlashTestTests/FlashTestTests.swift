@@ -106,6 +106,8 @@ func runPlan(_ plan: String, on e: Emulator, profile: String? = nil, timeScale: 
         #expect(r.failingStep == step, "\(fault): \(FlashTestReport.diagnosis(r) ?? "")")
         let f = try #require(r.steps.first { $0.status == .failed })
         #expect(mentions.isEmpty || (f.detail + (f.got ?? "")).contains(mentions), "\(fault): \(f.detail) / \(f.got ?? "")")
+        // A line that drops is the port's fault (JUnit <error>); a board that does not answer fails its check.
+        #expect((f.portFault == true) == fault.hasPrefix("disconnect"), "\(fault)")
     }
 
     @Test func missingAndBusyPorts() throws {
@@ -113,13 +115,30 @@ func runPlan(_ plan: String, on e: Emulator, profile: String? = nil, timeScale: 
         let profile = try DialectProfile.load("occupancy-rak3172", directory: profilesDir)
         let missing = FlashTestRunner(plan: plan, profile: profile, port: "/dev/ttyNOSUCH", options: FlashTestOptions()).run()
         #expect(missing.portError == "termios port not found: No such file or directory (while opening)")
-        #expect(missing.steps.map(\.name) == ["open port"])
+        // Issue 14 (11): every plan step is still a JUnit test case; the port's fault is an <error>, not a
+        // <failure>, and the rest are skipped. The suite is named after the plan, not the port.
+        #expect(missing.steps.map(\.name) == plan.steps.map(\.name))
+        #expect(missing.steps.first?.portFault == true && missing.steps.dropFirst().allSatisfy { $0.status == .skipped })
+        let xml = try XMLDocument(xmlString: FlashTestReport.junit(missing))
+        #expect(try xml.nodes(forXPath: "//testcase").count == plan.steps.count)
+        #expect(try xml.nodes(forXPath: "//testcase/error[@type='port']").count == 1)
+        #expect(try xml.nodes(forXPath: "//failure").isEmpty)
+        #expect(try xml.nodes(forXPath: "//testsuite/@errors").first?.stringValue == "1")
+        #expect(try xml.nodes(forXPath: "//testsuite/@name").first?.stringValue == plan.name)
         try withEmulator("occupancy-rak3172") { e in
             let holder = try TermiosTransport(path: e.path)
             defer { holder.close() }
             let busy = FlashTestRunner(plan: plan, profile: profile, port: e.path, options: FlashTestOptions()).run()
             #expect(busy.portError?.contains("busy") == true)
         }
+    }
+
+    /// A board keeps its JUnit suite name on any port: the plan and its DevEUI.
+    @Test func suiteNamesDoNotNameThePort() throws {
+        let r = try withEmulator("occupancy-rak3172") { try runPlan("occupancy-bay", on: $0) }
+        let xml = try XMLDocument(xmlString: FlashTestReport.junit(r))
+        #expect(try xml.nodes(forXPath: "//testsuite/@name").first?.stringValue == "\(r.plan) 70B3D57ED0001234")
+        #expect(try xml.nodes(forXPath: "//testcase/@classname").allSatisfy { $0.stringValue == "flash-test.\(r.plan)" })
     }
 
     /// Keys from the manifest reach the board but never a log, a report or the JUnit file.
@@ -142,6 +161,46 @@ func runPlan(_ plan: String, on e: Emulator, profile: String? = nil, timeScale: 
         try? FileManager.default.removeItem(atPath: logPath)
     }
 
+    /// Issue 14 (1): a `command` step that reads a key back, and a failing one whose `got:` is the key's answer,
+    /// show `<redacted>` in the step lines, the diagnosis, JUnit and JSON (they showed the AppKey).
+    @Test func keysReadBackAreRedacted() throws {
+        let key = "000102030405060708090A0B0C0D0E0F"
+        let plan = FileManager.default.temporaryDirectory.appendingPathComponent("readback-\(getpid()).yaml").path
+        try """
+            name: key read-back
+            profile: rak3172-rui3
+            steps:
+              - {step: command, name: set key, send: "AT+APPKEY=\(key)", expect: "^OK$"}
+              - {step: command, name: read key, send: "AT+APPKEY=?", expect: '^AT\\+APPKEY='}
+              - {step: command, name: wrong answer, send: "AT+APPKEY=?", expect: "^NEVER"}
+            """.write(toFile: plan, atomically: true, encoding: .utf8)
+        var seen: [StepResult] = []
+        let r = try withEmulator("rak3172-rui3") { e -> BoardResult in
+            let p = try FlashTestPlan.load(path: plan)
+            let runner = FlashTestRunner(plan: p, profile: try DialectProfile.load("rak3172-rui3", directory: profilesDir), port: e.path,
+                                         options: FlashTestOptions())
+            return runner.run { seen.append($0) }
+        }
+        #expect(r.steps.map(\.status) == [.passed, .passed, .failed])
+        #expect(r.steps[1].detail == "AT+APPKEY=<redacted>")
+        #expect(r.steps[2].got == "AT+APPKEY=<redacted> | OK")
+        let texts = [FlashTestReport.junit(r), try JSONOutput.encode(r), FlashTestReport.diagnosis(r) ?? ""]
+            + seen.map { "\($0.detail) \($0.expected ?? "") \($0.got ?? "") \($0.lastLines)" }
+        for text in texts { #expect(!text.uppercased().contains(key), "\(text)") }
+        try? FileManager.default.removeItem(atPath: plan)
+    }
+
+    /// Issue 14 (2): RUI3's event spellings, current and older (spaces), in both RAK3172 profiles.
+    @Test(arguments: ["rak3172-rui3", "occupancy-rak3172"])
+    func rui3SpellingVariants(profile name: String) throws {
+        let p = try DialectProfile.load(name, directory: profilesDir)
+        func matches(_ role: String, _ line: String) -> Bool { p.matchers(role).contains { $0.match(line) != nil } }
+        for line in ["+EVT:SEND_CONFIRMED_OK", "+EVT:SEND CONFIRMED OK", "+EVT:TX_DONE"] { #expect(matches("txDone", line), "\(line)") }
+        for line in ["+EVT:SEND_CONFIRMED_FAILED(4)", "+EVT:SEND CONFIRMED FAILED", "+EVT:TX_FAILED"] { #expect(matches("txFailed", line), "\(line)") }
+        for line in ["+EVT:JOIN_FAILED_RX_TIMEOUT", "+EVT:JOIN FAILED"] { #expect(matches("joinFailed", line), "\(line)") }
+        #expect(!matches("txDone", "+EVT:SEND CONFIRMED FAILED") && !matches("txFailed", "+EVT:SEND CONFIRMED OK"))
+    }
+
     @Test func junitIsRealXML() throws {
         let r = try withEmulator("occupancy-rak3172", kind: .gate) { try runPlan("occupancy-bay", on: $0) }
         let xml = try XMLDocument(xmlString: FlashTestReport.junit(r))
@@ -156,6 +215,9 @@ func runPlan(_ plan: String, on e: Emulator, profile: String? = nil, timeScale: 
             ("name: p\nprofile: x\nsteps:\n  - {step: dance}\n", "unknown step 'dance'", 4),
             ("name: p\nprofile: x\nsteps:\n  - {step: command, send: AT, expect: \"([\"}\n", "not a valid regular expression", 4),
             ("name: p\nprofile: x\nsteps:\n  - {step: sensor, detect: 1, vehicle: in}\n", "detect (0 or 1) or vehicle", 4),
+            // Issue 14 (13): a region that is not one (a typo), a field no uplink has.
+            ("name: p\nprofile: x\nregion: EU869\nsteps:\n  - {step: boot}\n", "EU869", 3),
+            ("name: p\nprofile: x\nsteps:\n  - step: uplink\n    expect:\n      occupied: \"true\"\n      ocupied: \"true\"\n", "unknown field 'ocupied' in expect", 7),
         ]
         for (yaml, mentions, line) in bad {
             do {
