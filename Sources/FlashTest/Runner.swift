@@ -95,6 +95,7 @@ public final class FlashTestRunner {
             let ls = LineSession(transport: transport, log: log ?? nil)
             ls.lineEnding = profile.lineEnding
             ls.eventMatchers = profile.matchers("events")
+            ls.restartMatchers = profile.matchers("restart")
             ls.redactor = profile.redactor
             session = ls
         } catch {
@@ -115,6 +116,7 @@ public final class FlashTestRunner {
         }
         defer { session?.close() }
         var failed = false
+        var talked = false
         for step in plan.steps {
             if Interruption.requested {
                 let r = StepResult(name: step.name, status: .skipped, seconds: 0, detail: "not run: stopped by \(Interruption.signalName)",
@@ -134,6 +136,7 @@ public final class FlashTestRunner {
             }
             let t0 = Date()
             var r: StepResult
+            session?.clearRestart()
             do {
                 let detail = try run(step.step)
                 r = StepResult(name: step.name, status: detail == nil ? .skipped : .passed, seconds: Date().timeIntervalSince(t0),
@@ -153,6 +156,21 @@ public final class FlashTestRunner {
             } catch {
                 r = StepResult(name: step.name, status: .failed, seconds: Date().timeIntervalSince(t0), detail: "\(error)", expected: nil, got: nil, lastLines: [])
             }
+            // A banner in the middle of the plan: the board reset (a watchdog, a brown-out, a crash), and whatever the
+            // step saw may come from a board that lost its state. The boot and flash steps reset it on purpose.
+            // Not in the first step that talks to the board: a banner then is the power-on one (a board that resets
+            // when its port opens, as many USB-serial boards do through DTR).
+            if let banner = session?.restartLine, r.status != .skipped, talked {
+                switch step.step {
+                case .boot, .flash: break
+                default:
+                    r = StepResult(name: step.name, status: .failed, seconds: r.seconds,
+                                   detail: "the board restarted during this step (it printed '\(banner)')"
+                                       + (r.status == .failed ? "; the step then failed: \(r.detail)" : ""),
+                                   expected: r.expected, got: r.got, lastLines: session?.recent.suffix(10).map(\.text) ?? r.lastLines)
+                }
+            }
+            if r.status != .skipped { talked = true }
             if r.status == .failed {
                 failed = true
                 result.failingStep = step.name

@@ -159,6 +159,11 @@ public final class LineSession {
     public var lineEnding: [UInt8] = [0x0D, 0x0A]
     /// Lines matching these are events: kept in `events` when they arrive while something else is awaited.
     public var eventMatchers: [Matcher] = []
+    /// Lines that only a board starting up prints (a boot banner): when one comes, `restartLine` keeps it.
+    public var restartMatchers: [Matcher] = []
+    /// The first line matching `restartMatchers` since `clearRestart()` (keys redacted).
+    public private(set) var restartLine: String?
+    public func clearRestart() { restartLine = nil }
     public var redactor = Redactor.keyCommands
     public let log: SessionLog?
     public private(set) var events: [Line] = []
@@ -222,6 +227,9 @@ public final class LineSession {
         let text = String(decoding: pending, as: UTF8.self)
         ready.append(Line(text: text, at: t))
         recent.append(Line(text: redactor.redact(text), at: t))
+        if restartLine == nil, !restartMatchers.isEmpty, restartMatchers.contains(where: { $0.match(text) != nil }) {
+            restartLine = redactor.redact(text)
+        }
         if recent.count > 20 { recent.removeFirst(recent.count - 20) }
     }
 

@@ -98,7 +98,9 @@ func runPlan(_ plan: String, on e: Emulator, profile: String? = nil, timeScale: 
         ("garble=1", "boot banner", "no boot banner"),
         ("disconnect=2", "identity", "disconnected"),
         ("stall=1@30s", "identity", "no answer"),
-        ("reboot=3", "identity", ""),
+        // Issue 14 (4): a reset in the middle of the plan fails the step where it happened, saying so.
+        ("reboot=3", "identity", "the board restarted"),
+        ("reboot=8", "region, data rate and keys", "the board restarted"),
     ])
     func faultsFailWithAReason(fault: String, step: String, mentions: String) throws {
         let r = try withEmulator("occupancy-rak3172", faults: fault) { try runPlan("occupancy-bay", on: $0) }
