@@ -111,12 +111,46 @@ public struct ProductionLog {
     }
 
     /// The last result per board key (DevEUI when known, else port).
+    /// The last result of every board, by DevEUI, by USB serial number (`usb:SERIAL`) and by port (`port:PORT`).
     public func lastResults() throws(InputError) -> [String: Bool] {
         var last: [String: Bool] = [:]
         for r in try rows() {
             if !r.devEUI.isEmpty { last[r.devEUI] = r.passed }
+            if !r.usbSerial.isEmpty { last["usb:" + r.usbSerial] = r.passed }
             last["port:" + r.port] = r.passed
         }
         return last
+    }
+}
+
+/// Production checks across boards: identities must be unique.
+public enum ProductionChecks {
+    /// Boards of one run that report the same DevEUI fail, each naming the others' ports: two boards with one
+    /// identity cannot both join a network.
+    public static func flagDuplicates(_ results: inout [BoardResult]) {
+        var ports: [String: [String]] = [:]
+        for r in results { if let d = r.devEUI { ports[d, default: []].append(r.port) } }
+        for i in results.indices {
+            guard let d = results[i].devEUI, let same = ports[d], same.count > 1 else { continue }
+            let others = same.filter { $0 != results[i].port }
+            results[i].steps.append(StepResult(name: "unique DevEUI", status: .failed, seconds: 0,
+                                               detail: "DevEUI \(d) is also reported by the board on \(others.joined(separator: ", "))",
+                                               expected: "a DevEUI no other board has", got: d, lastLines: []))
+            results[i].passed = false
+            results[i].failingStep = results[i].failingStep ?? "unique DevEUI"
+        }
+    }
+
+    /// Warnings for boards whose DevEUI already passed in the production log on another port and USB serial: a
+    /// second board with the same identity, or the same board tested again.
+    public static func alreadyPassed(_ results: [BoardResult], rows: [ProductionLog.Row]) -> [String] {
+        var out: [String] = []
+        for r in results {
+            guard let d = r.devEUI, let earlier = rows.last(where: { $0.devEUI == d && $0.passed }) else { continue }
+            if earlier.port == r.port || (!earlier.usbSerial.isEmpty && earlier.usbSerial == r.usbSerial) { continue }
+            out.append("\(r.port): DevEUI \(d) already passed on \(earlier.port) at \(earlier.time) (production log): "
+                       + "a second board with the same identity, or the same board tested again")
+        }
+        return out
     }
 }

@@ -75,6 +75,7 @@ public final class FlashTestRunner {
         self.options = options
         lastDataRate = plan.dataRate
         result = BoardResult(port: port, plan: plan.name, profile: profile.name, steps: [], passed: false, seconds: 0)
+        result.usbSerial = options.manifest?.usbSerial ?? PortSpec.usbSerial(of: port)
     }
 
     private var s: LineSession {

@@ -61,6 +61,12 @@ public enum PortSpec: Sendable, Equatable {
     case tcp(host: String, port: UInt16)
     case usb(vid: UInt16, pid: UInt16, serial: String?)
 
+    /// The USB serial number a port names (`usb:VID:PID:SERIAL`), if it names one.
+    public static func usbSerial(of text: String) -> String? {
+        if case .usb(_, _, let serial)? = try? parse(text) { return serial }
+        return nil
+    }
+
     public static func parse(_ text: String) throws(SerialError) -> PortSpec {
         if text.hasPrefix("tcp://") {
             let rest = text.dropFirst(6)

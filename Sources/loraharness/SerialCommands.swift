@@ -3,6 +3,7 @@ import Codecs
 import Device
 import Emulator
 import FlashTest
+import LoRaWAN
 import Foundation
 import HarnessCore
 import Serial
@@ -56,6 +57,7 @@ struct EmulateCommand: ParsableCommand {
     @Option(help: "Fault switches, e.g. drop=0.01,stall=3@5s.") var fault: String?
     @Option(help: "Stop after this much wall time (default: run until interrupted).", transform: durationArgument) var duration: Nanoseconds?
     @Option(help: "Seed.") var seed: UInt64 = 1
+    @Option(help: "The board's DevEUI (16 hex digits): boards of a jig each have their own.") var devEui: String = "70B3D57ED0001234"
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -70,6 +72,7 @@ struct EmulateCommand: ParsableCommand {
         if let traffic { o.traffic = try parseArgument(traffic, option: "--traffic", TrafficProfile.named) }
         o.timeScale = timeScale
         o.seed = seed
+        o.devEUI = try parseArgument(devEui, option: "--dev-eui") { (s: String) throws(InputError) in try EUI64(hex: s) }
         if let fault { o.faults = try parseArgument(fault, option: "--fault", EmulatorFaults.parse) }
         let emulator: Emulator
         do { emulator = try Emulator(options: o) } catch { throw InputError(error.description) }
@@ -156,8 +159,9 @@ struct FlashTestCommand: ParsableCommand {
         for p in allPorts {
             let entry = entries.first { $0.port == p } ?? entries.first { e in e.usbSerial != nil && p.hasSuffix(":" + (e.usbSerial ?? "")) }
             if manifest != nil && entry == nil { throw InputError("the manifest has no row for \(p)", at: .argument("--manifest \(manifest ?? "")")) }
-            let key = entry?.devEUI ?? "port:" + p
-            let previous = last[key] ?? last["port:" + p]
+            // The board by its DevEUI (from the manifest), its USB serial number, or its port.
+            let usbSerial = entry?.usbSerial ?? PortSpec.usbSerial(of: p)
+            let previous = entry.flatMap { last[$0.devEUI] } ?? usbSerial.flatMap { last["usb:" + $0] } ?? last["port:" + p]
             if resume && previous == true { live("\(p): passed before, skipped (--resume)"); continue }
             if retest && previous != false { live("\(p): not a failed board, skipped (--retest)"); continue }
             boards.append((p, entry))
@@ -199,7 +203,9 @@ struct FlashTestCommand: ParsableCommand {
             }.start()
         }
         group.wait()
-        let done = results.compactMap { $0 }
+        var done = results.compactMap { $0 }
+        ProductionChecks.flagDuplicates(&done)
+        if let prodLog { for w in ProductionChecks.alreadyPassed(done, rows: try prodLog.rows()) { common.console.warn(w) } }
         for r in done {
             if let j = fileFor(junit, r.port) { try writeFile(j, FlashTestReport.junit(r), option: "--junit") }
             try prodLog?.append(r)

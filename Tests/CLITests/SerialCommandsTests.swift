@@ -46,8 +46,9 @@ import TestSupport
     @Test func boardsRunAtOnceAndJSONStaysClean() throws {
         var emulators: [Process] = []
         var ports: [String] = []
-        for _ in 0..<6 {
-            let (emu, path) = try Self.emulator(["--profile", "occupancy-rak3172", "--time-scale", "100", "--duration", "90s"])
+        for i in 0..<6 {
+            let (emu, path) = try Self.emulator(["--profile", "occupancy-rak3172", "--time-scale", "100", "--duration", "90s",
+                                                 "--dev-eui", "70B3D57ED000200\(i)"])
             emulators.append(emu)
             ports.append(path)
         }
@@ -68,6 +69,40 @@ import TestSupport
             last.append(mine.last ?? -1)
         }
         #expect(first.max() ?? Int.max < last.min() ?? -1, "first lines \(first), last lines \(last)")
+    }
+
+    /// Issue 14 (16): two boards with one DevEUI in a run both fail "unique DevEUI", naming each other's port; a
+    /// DevEUI that already passed on another port is a warning; --resume skips a board by its DevEUI's last result.
+    @Test func duplicateDevEUIsAreFlagged() throws {
+        var emulators: [Process] = []
+        var ports: [String] = []
+        for _ in 0..<2 {
+            let (emu, path) = try Self.emulator(["--profile", "occupancy-rak3172", "--time-scale", "100", "--duration", "60s"])
+            emulators.append(emu)
+            ports.append(path)
+        }
+        defer { for e in emulators { e.terminate(); e.waitUntilExit() } }
+        let plan = TestPaths.root.appendingPathComponent("hardware/plans/occupancy-bay.yaml").path
+        let prod = Self.temp("dup-production.csv")
+        try? FileManager.default.removeItem(atPath: prod)
+        let r = try CLI.run(["flash-test", "--plan", plan, "--time-scale", "100", "--production-log", prod, "--json"]
+                            + ports.flatMap { ["--port", $0] }, currentDirectory: TestPaths.root)
+        #expect(r.status == 1, "\(r.stderr)")
+        let results = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(results.count == 2)
+        for (i, b) in results.enumerated() {
+            #expect(b["passed"] as? Bool == false && b["failingStep"] as? String == "unique DevEUI")
+            let steps = b["steps"] as? [[String: Any]] ?? []
+            let last = steps.last?["detail"] as? String ?? ""
+            #expect(last == "DevEUI 70B3D57ED0001234 is also reported by the board on \(ports[1 - i])", "\(last)")
+        }
+        // The same DevEUI passed before on another port (a row written by hand): a warning, the board still passes.
+        try ("time,port,usb_serial,dev_eui,firmware,result,failing_step" + "\n2026-12-01T08:00:00Z,/dev/ttyUSB7,,70B3D57ED0001234,1.0.0,pass,\n")
+            .write(toFile: prod, atomically: true, encoding: .utf8)
+        let again = try CLI.run(["flash-test", "--plan", plan, "--time-scale", "100", "--production-log", prod, "--port", ports[0]],
+                                currentDirectory: TestPaths.root)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stderr.contains("warning: \(ports[0]): DevEUI 70B3D57ED0001234 already passed on /dev/ttyUSB7 at 2026-12-01T08:00:00Z"), "\(again.stderr)")
     }
 
     /// Issue 14 (13): `--check` validates a plan without a board; bundled plans are found by name.
