@@ -78,6 +78,16 @@ public final class FlashTestRunner {
         result.usbSerial = options.manifest?.usbSerial ?? PortSpec.usbSerial(of: port)
     }
 
+    private var sessionLog: SessionLog?
+
+    private func configured(_ ls: LineSession) -> LineSession {
+        ls.lineEnding = profile.lineEnding
+        ls.eventMatchers = profile.matchers("events")
+        ls.restartMatchers = profile.matchers("restart")
+        ls.redactor = profile.redactor
+        return ls
+    }
+
     private var s: LineSession {
         get throws(StepFailure) {
             guard let session else { throw StepFailure(message: "the port is not open") }
@@ -93,12 +103,8 @@ public final class FlashTestRunner {
             let log = try? options.sessionLog.map { path in
                 try SessionLog(path: path, header: "port \(port) (\(transport.transportName)) \(profile.serial.description), profile \(profile.name)")
             }
-            let ls = LineSession(transport: transport, log: log ?? nil)
-            ls.lineEnding = profile.lineEnding
-            ls.eventMatchers = profile.matchers("events")
-            ls.restartMatchers = profile.matchers("restart")
-            ls.redactor = profile.redactor
-            session = ls
+            sessionLog = log ?? nil
+            session = configured(LineSession(transport: transport, log: log ?? nil))
         } catch {
             // Every step of the plan is still a test case (CI keeps one history per step): the first carries the
             // port's fault, the others are skipped.
@@ -291,8 +297,24 @@ public final class FlashTestRunner {
 
     private func flash(template: String, image: String) throws -> String {
         guard FileManager.default.fileExists(atPath: image) else { throw StepFailure(message: "no firmware image at \(image)") }
-        // The port is released while the flasher has it.
         let command = template.replacingOccurrences(of: "{port}", with: port).replacingOccurrences(of: "{firmware}", with: image)
+        // The port is closed and its lock released while the flasher has it, and opened again afterwards (the log
+        // goes on in the same file).
+        session?.release()
+        session = nil
+        var outcome: String?
+        var failure: Error?
+        do { outcome = try runFlasher(command, image: image) } catch { failure = error }
+        do {
+            session = configured(LineSession(transport: try SerialPorts.open(port, settings: profile.serial), log: sessionLog))
+        } catch {
+            if failure == nil { throw StepFailure(message: "flashed, but the port could not be opened again: \(error.description)") }
+        }
+        if let failure { throw failure }
+        return outcome ?? ""
+    }
+
+    private func runFlasher(_ command: String, image: String) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
         p.arguments = ["-c", command]
@@ -300,13 +322,22 @@ public final class FlashTestRunner {
         p.standardOutput = out
         p.standardError = out
         do { try p.run() } catch { throw StepFailure(message: "cannot run the flash command: \(error.localizedDescription)") }
+        // Read while it runs: a flasher that writes more than a pipe holds would otherwise wait on us forever.
+        nonisolated(unsafe) var collected = Data()
+        let reading = DispatchSemaphore(value: 0)
+        let handle = out.fileHandleForReading
+        Thread { collected = handle.readDataToEndOfFile(); reading.signal() }.start()
         let deadline = Date().addingTimeInterval(Double(profile.flashTimeout) / 1e9)
-        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        while p.isRunning && Date() < deadline && !Interruption.requested { Thread.sleep(forTimeInterval: 0.05) }
         if p.isRunning {
             p.terminate()
+            p.waitUntilExit()
+            reading.wait()
+            if Interruption.requested { throw StepFailure(message: "the flash command was stopped by \(Interruption.signalName)") }
             throw StepFailure(message: "the flash command took longer than \(DurationFormat.human(profile.flashTimeout))")
         }
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        reading.wait()
+        let text = String(decoding: collected, as: UTF8.self)
         let last = text.split(separator: "\n").suffix(3).joined(separator: " | ")
         guard p.terminationStatus == 0 else { throw StepFailure(message: "the flash command failed (exit \(p.terminationStatus))", expected: "exit 0", got: last) }
         return "flashed \(image): \(last)"

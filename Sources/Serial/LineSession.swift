@@ -281,4 +281,11 @@ public final class LineSession {
         log?.close()
         transport.close()
     }
+
+    /// Closes the port (releasing its lock) and keeps the session log open, for a program that needs the port
+    /// for a while (a flasher); a new session on the same log takes over afterwards.
+    public func release() {
+        flushRaw()
+        transport.close()
+    }
 }

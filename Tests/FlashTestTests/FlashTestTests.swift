@@ -203,6 +203,30 @@ func runPlan(_ plan: String, on e: Emulator, profile: String? = nil, timeScale: 
         #expect(!matches("txDone", "+EVT:SEND CONFIRMED FAILED") && !matches("txFailed", "+EVT:SEND CONFIRMED OK"))
     }
 
+    /// Issue 14 (15): the flash step runs with the port closed and its lock released (a flasher that takes the
+    /// port's lock, as `flock -n` does, gets it), reads a flasher's long output while it runs (more than a pipe
+    /// holds), and the plan goes on on the port opened again.
+    @Test func flashStepReleasesThePort() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flash-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let profileText = try String(contentsOfFile: profilesDir + "/occupancy-rak3172.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "stm32flash -w {firmware} -v -g 0x0 {port}",
+                                  with: "flock -n {port} sh -c 'seq 1 30000; echo flashed {firmware}'")
+        let profilePath = dir + "/flock-profile.yaml"
+        try profileText.write(toFile: profilePath, atomically: true, encoding: .utf8)
+        let image = dir + "/firmware.bin"
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: image))
+        var o = FlashTestOptions()
+        o.firmware = image
+        let r = try withEmulator("occupancy-rak3172") { e -> BoardResult in
+            let p = try FlashTestPlan.load(path: planPath("occupancy-bay"))
+            return FlashTestRunner(plan: p, profile: try DialectProfile.load(profilePath), port: e.path, options: o).run()
+        }
+        #expect(r.steps.first?.status == .passed, "\(FlashTestReport.diagnosis(r) ?? "")")
+        #expect(r.steps.first?.detail.hasSuffix("flashed \(image)") == true, "\(r.steps.first?.detail ?? "")")
+        #expect(r.passed, "\(FlashTestReport.diagnosis(r) ?? "")")
+    }
+
     @Test func junitIsRealXML() throws {
         let r = try withEmulator("occupancy-rak3172", kind: .gate) { try runPlan("occupancy-bay", on: $0) }
         let xml = try XMLDocument(xmlString: FlashTestReport.junit(r))
