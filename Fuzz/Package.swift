@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 // Coverage-guided fuzz targets (libFuzzer) for every parser of loraharness, apart from the main package so that its
 // build stays lean. Built by `make fuzz-build` with the toolchain's fuzzer and address sanitizers:
-//   swift build -c release --sanitize=fuzzer --sanitize=address   (in this directory)
+//   swift build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address   (in this directory;
+//   swiftc keeps only its last -sanitize=, so the combined one goes last)
 // Each executable is one target: `-max_total_time=N corpus/` fuzzes, `file …` replays inputs once. The README's "Reliability" section tells how to run them.
 import Foundation
 import PackageDescription

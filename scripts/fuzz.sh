@@ -39,6 +39,11 @@ for t in "${targets[@]}"; do
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
   finding=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+  # A target built without coverage instrumentation fuzzes blind: that is a failed run, not a pass.
+  if grep -q "Is the code instrumented for coverage" "$log" || [ -z "$cov" ]; then
+    echo "fuzz-$t: NOT INSTRUMENTED for coverage (no 'cov:' in $log); rebuild with 'make fuzz-build'"
+    failed=1; continue
+  fi
   if [ $rc -ne 0 ] || [ -n "$finding" ]; then
     echo "fuzz-$t: ${execs:-?} execs, cov ${cov:-?}, FINDING: ${finding:-exit $rc} (log: $log)"
     grep -m 3 -E 'ERROR|property violated|Fatal error|SUMMARY' "$log" | sed 's/^/  /'
