@@ -239,4 +239,32 @@ import TestSupport
         #expect(p.terminationStatus == 2)
         #expect(stderr == "error: cannot write standard output: No space left on device\n", "\(stderr)")
     }
+
+    /// A report into a directory the user may not write (run as nobody through setpriv: root writes anywhere): one
+    /// error line naming the file, exit 2, and the previous report of that name untouched.
+    @Test func aReadOnlyDirectoryIsAnError() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
+        let dir = "/tmp/loraharness-readonly-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o755)
+        let trace = dir + "/trace.ndjson", report = dir + "/report.json"
+        try FileManager.default.copyItem(atPath: TestPaths.fixture("traces/tts-uplinks.ndjson").path, toPath: trace)
+        try "previous".write(toFile: report, atomically: true, encoding: .utf8)
+        for f in [trace, report] { chmod(f, 0o644) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", TestPaths.cli.path, "replay", trace, "--report", report, "--quiet"]
+        p.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 2, "\(stderr)")
+        #expect(stderr.contains("cannot write in its directory: Permission denied") && stderr.contains("--report \(report)"), "\(stderr)")
+        #expect(stderr.split(separator: "\n").count == 1, "\(stderr)")
+        #expect(try String(contentsOfFile: report, encoding: .utf8) == "previous")
+    }
 }
