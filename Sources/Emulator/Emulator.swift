@@ -67,6 +67,9 @@ public struct EmulatorOptions: Sendable {
     public var seed: UInt64 = 1
     public var faults = EmulatorFaults()
     public var devEUI = EUI64(0x70B3_D57E_D000_1234)
+    /// The board's UART rate; nil: whatever the harness sets. A harness at another rate reads garbage and is not
+    /// understood, as with a real board.
+    public var baud: Int?
     /// Virtual time 0 (for generated traffic).
     public var startUnixSeconds: Int64 = 1_774_224_000
     public init(profile: DialectProfile) { self.profile = profile }
@@ -163,6 +166,8 @@ public final class Emulator: @unchecked Sendable {
     }
 
     private func feed(_ bytes: [UInt8]) {
+        // At the wrong rate the board reads noise: nothing it receives is a command.
+        if wrongBaud { inputBuffer = []; return }
         for b in bytes {
             if sawCR && b == 0x0A { sawCR = false; continue }
             sawCR = b == 0x0D
@@ -217,8 +222,19 @@ public final class Emulator: @unchecked Sendable {
         scheduled = scheduled.enumerated().filter { !dueIndexes.contains($0.offset) }.map(\.element)
     }
 
+    /// The harness's line is at another rate than the board's UART.
+    private var wrongBaud: Bool {
+        guard let b = options.baud, let line = pty.lineBaud else { return false }
+        return b != line
+    }
+
     private func write(_ text: String) {
         guard !disconnected, !options.faults.silent else { return }
+        if wrongBaud {
+            // Each character sampled at the wrong rate: bytes that are not the text (a framing error's garbage).
+            pty.write(text.utf8.map { _ in UInt8(truncatingIfNeeded: rng.next()) | 0x80 })
+            return
+        }
         var bytes: [UInt8] = []
         for b in text.utf8 {
             if options.faults.dropRate > 0 && rng.nextDouble() < options.faults.dropRate { continue }

@@ -52,6 +52,8 @@ public struct FlashTestOptions: Sendable {
     /// Write the session log here.
     public var sessionLog: String?
     public var seed: UInt64 = 1
+    /// When a board answers with garbage, try the common baud rates and name the one it answers at.
+    public var probeBaud = false
     public init() {}
 }
 
@@ -211,8 +213,8 @@ public final class FlashTestRunner {
         let okCount = profile.matchers("ok").count
         let r = try s.expect(finals, timeout: t ?? timeout("command", 2 * Time.second))
         guard let line = r.line else {
-            throw StepFailure(message: "no answer to \(redacted(command)) within \(DurationFormat.human(t ?? timeout("command", 2 * Time.second)))",
-                              expected: "an answer", got: r.before.map(\.text).joined(separator: " | ").nilIfEmpty ?? "nothing")
+            throw noAnswer("no answer to \(redacted(command)) within \(DurationFormat.human(t ?? timeout("command", 2 * Time.second)))",
+                           expected: "an answer", before: r.before)
         }
         if r.which >= okCount {
             throw StepFailure(message: "\(redacted(command)) was refused", expected: "OK", got: line.text)
@@ -228,8 +230,7 @@ public final class FlashTestRunner {
         let errors = profile.matchers("error")
         let r = try s.expect(wanted + errors, timeout: t ?? timeout("command", 2 * Time.second))
         guard let line = r.line else {
-            throw StepFailure(message: "no answer to \(command)", expected: profile.patterns[role]?.joined(separator: " or "),
-                              got: r.before.map(\.text).joined(separator: " | ").nilIfEmpty ?? "nothing")
+            throw noAnswer("no answer to \(redacted(command))", expected: profile.patterns[role]?.joined(separator: " or "), before: r.before)
         }
         guard r.which < wanted.count else { throw StepFailure(message: "\(command) was refused", expected: profile.patterns[role]?.first, got: line.text) }
         if profile.dialect == .rui3 {
@@ -240,6 +241,44 @@ public final class FlashTestRunner {
     }
 
     private func redacted(_ s: String) -> String { profile.redactor.redact(s) }
+
+    /// The failure of a wait that saw no expected line: the lines that came, or, when the board sent bytes that are
+    /// not text (a wrong baud rate, noise on the line), those bytes escaped with a hint to check the baud rate, and
+    /// the rate it answers at when `probeBaud` is on.
+    private func noAnswer(_ message: String, expected: String?, before: [Line]) -> StepFailure {
+        let raw = session?.recentBytes ?? []
+        let notText = raw.filter { !(0x20...0x7E).contains($0) && $0 != 0x0D && $0 != 0x0A && $0 != 0x09 }.count
+        guard raw.count >= 4, notText * 4 >= raw.count else {
+            return StepFailure(message: message, expected: expected, got: before.map(\.text).joined(separator: " | ").nilIfEmpty ?? "nothing")
+        }
+        var hint = "the board sent bytes that are not text (\(notText) of the last \(raw.count)): check the baud rate (the profile says \(profile.serial.description))"
+        if options.probeBaud {
+            if let rate = probeBaudRate() { hint += "; it answers at \(rate) baud" } else { hint += "; it answers at none of " + TermiosTransport.commonBauds.map(String.init).joined(separator: ", ") }
+        }
+        return StepFailure(message: message + "; " + hint, expected: expected, got: ByteEscapes.escape(Array(raw.suffix(32))))
+    }
+
+    /// Tries the common baud rates with the profile's probe command; the first that gets an OK. The session is
+    /// opened again at the profile's rate afterwards.
+    private func probeBaudRate() -> Int? {
+        session?.release()
+        session = nil
+        defer {
+            if let t = try? SerialPorts.open(port, settings: profile.serial) { session = configured(LineSession(transport: t, log: sessionLog)) }
+        }
+        let probe = profile.command("probe") ?? "AT"
+        for rate in TermiosTransport.commonBauds where rate != profile.serial.baud {
+            var settings = profile.serial
+            settings.baud = rate
+            guard let t = try? SerialPorts.open(port, settings: settings) else { continue }
+            let ls = configured(LineSession(transport: t, log: nil))
+            defer { ls.release() }
+            try? ls.drainInput(quiet: 50 * Time.millisecond)
+            guard (try? ls.send(probe)) != nil else { continue }
+            if let r = try? ls.expect(profile.matchers("ok"), timeout: 500 * Time.millisecond), r.line != nil { return rate }
+        }
+        return nil
+    }
 
     private func redactedResult(_ r: StepResult) -> StepResult {
         var out = r
@@ -349,8 +388,7 @@ public final class FlashTestRunner {
         try s.send(try need("reset"))
         let r = try s.expect(profile.matchers("boot"), timeout: timeout("boot", 5 * Time.second))
         guard let line = r.line else {
-            throw StepFailure(message: "no boot banner", expected: profile.patterns["boot"]?.joined(separator: " or "),
-                              got: r.before.map(\.text).joined(separator: " | ").nilIfEmpty ?? "nothing")
+            throw noAnswer("no boot banner", expected: profile.patterns["boot"]?.joined(separator: " or "), before: r.before)
         }
         var found = line.text
         if let info = profile.patterns["bootInfo"], !info.isEmpty {

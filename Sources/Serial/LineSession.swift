@@ -194,7 +194,13 @@ public final class LineSession {
 
     /// Splits what came in into lines: CR, LF or CR LF end a line (CR LF counts once); empty lines are dropped.
     /// The log gets each line's raw bytes, terminator included.
+    /// The last bytes received (at most 64), raw: what a diagnosis shows when no line came (a wrong baud rate's
+    /// garbage has no line ends).
+    public private(set) var recentBytes: [UInt8] = []
+
     private func feed(_ bytes: [UInt8]) {
+        recentBytes += bytes.suffix(64)
+        if recentBytes.count > 64 { recentBytes.removeFirst(recentBytes.count - 64) }
         for b in bytes {
             if sawCR {
                 sawCR = false

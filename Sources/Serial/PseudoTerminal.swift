@@ -33,6 +33,15 @@ public final class PseudoTerminal {
 
     deinit { close() }
 
+    /// The baud rate the harness set on its side of the line (Linux shares one termios between the two sides of a
+    /// pseudo-terminal): an emulated board configured for another rate sees garbage, as a real UART would.
+    public var lineBaud: Int? {
+        guard masterFD >= 0 else { return nil }
+        var t = termios()
+        guard tcgetattr(masterFD, &t) == 0 else { return nil }
+        return TermiosTransport.baud(cfgetospeed(&t))
+    }
+
     /// Writes to the harness side.
     public func write(_ bytes: [UInt8]) {
         guard masterFD >= 0 else { return }

@@ -59,10 +59,17 @@ public final class TermiosTransport: SerialTransport {
 
     deinit { close() }
 
+    static let speeds: [Int: Int32] = [1200: B1200, 2400: B2400, 4800: B4800, 9600: B9600, 19200: B19200, 38400: B38400, 57600: B57600,
+                                       115_200: B115200, 230_400: B230400, 460_800: B460800, 921_600: B921600]
+
+    /// The baud rates a probe tries, most common first for LoRa modules (RUI3 and RN2483 defaults first).
+    public static let commonBauds = [115_200, 57_600, 9_600, 19_200, 38_400, 230_400, 460_800, 921_600]
+
+    /// The baud rate of a termios speed, the inverse of `speed`.
+    static func baud(_ speed: speed_t) -> Int? { speeds.first { speed_t($0.value) == speed }?.key }
+
     static func speed(_ baud: Int) -> speed_t? {
-        let table: [Int: Int32] = [1200: B1200, 2400: B2400, 4800: B4800, 9600: B9600, 19200: B19200, 38400: B38400, 57600: B57600,
-                                   115_200: B115200, 230_400: B230400, 460_800: B460800, 921_600: B921600]
-        return table[baud].map { speed_t($0) }
+        speeds[baud].map { speed_t($0) }
     }
 
     static func error(_ e: Int32, path: String, while doing: String) -> SerialError {

@@ -58,6 +58,7 @@ struct EmulateCommand: ParsableCommand {
     @Option(help: "Stop after this much wall time (default: run until interrupted).", transform: durationArgument) var duration: Nanoseconds?
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Option(help: "The board's DevEUI (16 hex digits): boards of a jig each have their own.") var devEui: String = "70B3D57ED0001234"
+    @Option(help: "The board's UART rate: a harness at another rate reads garbage (default: any).") var baud: Int?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -73,6 +74,7 @@ struct EmulateCommand: ParsableCommand {
         o.timeScale = timeScale
         o.seed = seed
         o.devEUI = try parseArgument(devEui, option: "--dev-eui") { (s: String) throws(InputError) in try EUI64(hex: s) }
+        o.baud = baud
         if let fault { o.faults = try parseArgument(fault, option: "--fault", EmulatorFaults.parse) }
         let emulator: Emulator
         do { emulator = try Emulator(options: o) } catch { throw InputError(error.description) }
@@ -104,6 +106,7 @@ struct FlashTestCommand: ParsableCommand {
     @Option(help: "A file with one port per line.") var portsFrom: String?
     @Option(help: "The plan: a file, or the name of a bundled plan (hardware/plans), e.g. occupancy-bay.") var plan: String
     @Flag(help: "Check the plan (and its profile) without a board: every error with its file and line.") var check = false
+    @Flag(help: "When a board answers with garbage, try the common baud rates and name the one it answers at.") var probeBaud = false
     @Option(help: "Override the plan's profile.") var profile: String?
     @Option(help: "JUnit XML; with several boards, the port is added to the name.") var junit: String?
     @Option(help: "Session log of every byte (keys redacted); with several boards, the port is added to the name.") var log: String?
@@ -177,7 +180,7 @@ struct FlashTestCommand: ParsableCommand {
         }
         let lock = NSLock()
         nonisolated(unsafe) var results: [BoardResult?] = Array(repeating: nil, count: boards.count)
-        let timeScale = self.timeScale, firmware = self.firmware, log = self.log, multi = boards.count > 1
+        let timeScale = self.timeScale, firmware = self.firmware, log = self.log, multi = boards.count > 1, probeBaud = self.probeBaud
         let chosen = boards
         // One thread per board: they wait on their ports, not on the processor, so a jig of 16 boards on a 2-core
         // machine runs them all at once (concurrentPerform would run as many as there are cores).
@@ -192,6 +195,7 @@ struct FlashTestCommand: ParsableCommand {
                 o.manifest = b.entry
                 o.timeScale = timeScale
                 o.sessionLog = fileFor(log, b.port)
+            o.probeBaud = probeBaud
                 let runner = FlashTestRunner(plan: thePlan, profile: theProfile, port: b.port, options: o)
                 let r = runner.run { step in
                     let mark = step.status == .passed ? "PASS" : (step.status == .failed ? "FAIL" : "skip")

@@ -227,6 +227,27 @@ func runPlan(_ plan: String, on e: Emulator, profile: String? = nil, timeScale: 
         #expect(r.passed, "\(FlashTestReport.diagnosis(r) ?? "")")
     }
 
+    /// Issue 14 (8): a board whose UART runs at 9600 while the profile says 115200 (the emulator reads the rate the
+    /// harness set on the pty, as a real UART would disagree): the diagnosis shows the bytes escaped with a hint to
+    /// check the baud rate, and with the probe on, names the rate the board answers at.
+    @Test(arguments: [false, true])
+    func wrongBaudRateIsDiagnosed(probe: Bool) throws {
+        var o = EmulatorOptions(profile: try DialectProfile.load("rak3172-rui3", directory: profilesDir))
+        o.timeScale = 100
+        o.baud = 9600
+        let e = try Emulator(options: o)
+        e.start()
+        defer { e.stop() }
+        var options = FlashTestOptions()
+        options.probeBaud = probe
+        let r = try runPlan("stock-module", on: e, options: options)
+        #expect(!r.passed)
+        let f = try #require(r.steps.first { $0.status == .failed })
+        #expect(f.detail.contains("the board sent bytes that are not text") && f.detail.contains("check the baud rate (the profile says 115200 8N1)"), "\(f.detail)")
+        #expect(f.got?.contains("\\x") == true, "\(f.got ?? "")")
+        #expect(f.detail.contains("it answers at 9600 baud") == probe, "\(f.detail)")
+    }
+
     @Test func junitIsRealXML() throws {
         let r = try withEmulator("occupancy-rak3172", kind: .gate) { try runPlan("occupancy-bay", on: $0) }
         let xml = try XMLDocument(xmlString: FlashTestReport.junit(r))
