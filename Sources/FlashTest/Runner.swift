@@ -476,7 +476,22 @@ public final class FlashTestRunner {
         guard let line = r.line else { throw StepFailure(message: "no join within \(DurationFormat.human(limit))", expected: profile.patterns["joined"]?.first, got: "nothing") }
         guard r.which < profile.matchers("joined").count else { throw StepFailure(message: "the join failed", expected: profile.patterns["joined"]?.first, got: line.text) }
         try s.drainInput(quiet: 100 * Time.millisecond)
-        return String(format: "joined %.2f s after the command (board time): %@", Double(line.at - sent) * options.timeScale / 1e9, line.text)
+        let boardTime = Int64(Double(line.at - sent) * options.timeScale)
+        // Physics: the join-accept comes in RX1 at the earliest, JOIN_ACCEPT_DELAY1 (5 s in every region of RP002-1.0.4)
+        // after the end of the 23-byte join-request. A join sooner than that on the board's clock means the clocks
+        // disagree (an emulator running faster than --time-scale says), and nothing timed in this plan can be trusted.
+        if let region = try? RegionID.parse(plan.region).parameters, let m = region.dataRate(plan.dataRate)?.modulation.lora {
+            var mod = m
+            mod.crc = true
+            let earliest = region.joinAcceptDelay1 + AirtimeCalculator.loraUnchecked(mod, payloadBytes: 23).nanoseconds
+            if boardTime < earliest - 50 * Time.millisecond {
+                throw StepFailure(message: "joined \(DurationFormat.human(boardTime)) after the command (board time), sooner than physics allows: "
+                                  + "the join-accept comes \(DurationFormat.human(region.joinAcceptDelay1)) after the join-request at the earliest; "
+                                  + "the board's clock runs faster than --time-scale \(options.timeScale) says",
+                                  expected: "at least \(DurationFormat.human(earliest))", got: DurationFormat.human(boardTime))
+            }
+        }
+        return String(format: "joined %.2f s after the command (board time): %@", Double(boardTime) / 1e9, line.text)
     }
 
     private func sensor(detect: Bool?, vehicle: String?) throws -> String {

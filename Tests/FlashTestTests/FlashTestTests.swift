@@ -248,6 +248,16 @@ func runPlan(_ plan: String, on e: Emulator, profile: String? = nil, timeScale: 
         #expect(f.detail.contains("it answers at 9600 baud") == probe, "\(f.detail)")
     }
 
+    /// Issue 14 (5): an emulator at 100× tested as if at 1×: its join comes about 0.06 s after the command, sooner
+    /// than the 5 s join-accept delay allows: the join step fails saying the clocks disagree, not passes.
+    @Test func timeScaleMismatchIsDetected() throws {
+        let r = try withEmulator("occupancy-rak3172", timeScale: 100) { try runPlan("occupancy-bay", on: $0, timeScale: 1) }
+        #expect(!r.passed)
+        #expect(r.failingStep == "join", "\(FlashTestReport.diagnosis(r) ?? "")")
+        let f = try #require(r.steps.first { $0.status == .failed })
+        #expect(f.detail.contains("sooner than physics allows") && f.detail.contains("faster than --time-scale 1.0 says"), "\(f.detail)")
+    }
+
     @Test func junitIsRealXML() throws {
         let r = try withEmulator("occupancy-rak3172", kind: .gate) { try runPlan("occupancy-bay", on: $0) }
         let xml = try XMLDocument(xmlString: FlashTestReport.junit(r))
