@@ -218,6 +218,7 @@ func runPlan(_ plan: String, on e: Emulator, profile: String? = nil, timeScale: 
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: image))
         var o = FlashTestOptions()
         o.firmware = image
+        o.timeScale = 100   // the emulator's (withEmulator's default): the join check compares the clocks
         let r = try withEmulator("occupancy-rak3172") { e -> BoardResult in
             let p = try FlashTestPlan.load(path: planPath("occupancy-bay"))
             return FlashTestRunner(plan: p, profile: try DialectProfile.load(profilePath), port: e.path, options: o).run()
