@@ -78,20 +78,13 @@ def frames():
 def occupancy():
     doc = json.load(open(os.path.join(ROOT, "Fixtures/payload/vectors.json")))
     n = 0
-    for case in doc.get("cases", []):
-        port = case.get("fport")
-        hx = case.get("hex")
-        if port is None or hx is None:
-            continue
-        put("occupancy", "case-%03d" % n, bytes([port]) + bytes.fromhex(hx))
-        n += 1
-    for case in doc.get("errors", []):
-        port = case.get("fport")
-        hx = case.get("hex")
-        if port is None or hx is None:
-            continue
-        put("occupancy", "error-%03d" % n, bytes([port]) + bytes.fromhex(hx))
-        n += 1
+    for kind, cases in (("case", doc.get("cases", [])), ("error", doc.get("errors", []))):
+        for case in cases:
+            port, hx = case.get("fport"), case.get("hex")
+            if port is None or hx is None:
+                continue
+            put("occupancy", "%s-%03d" % (kind, n), bytes([port]) + bytes.fromhex(hx))
+            n += 1
 
 
 def cayenne():

@@ -53,6 +53,21 @@ import TestSupport
         }
     }
 
+    /// Runs a program from /tmp with stdout discarded; its exit status and standard error.
+    static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, stderr)
+    }
+
     /// Files in the test directory that look like temporary files of an atomic write.
     static func leftovers() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.contains(".tmp-") }
@@ -206,17 +221,10 @@ import TestSupport
         let report = Self.temp("limited.json")
         try "previous".write(toFile: report, atomically: true, encoding: .utf8)
         let trace = TestPaths.fixture("traces/tts-uplinks.ndjson").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
         // SIGXFSZ ignored, so the write fails with EFBIG instead of killing the process; 1 block of 1 KiB at most.
-        p.arguments = ["-c", "trap '' XFSZ; ulimit -f 1; exec \"$0\" replay \"$1\" --report \"$2\" --quiet", TestPaths.cli.path, trace, report]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 2, "\(stderr)")
+        let (status, stderr) = try Self.run("/bin/bash", ["-c", "trap '' XFSZ; ulimit -f 1; exec \"$0\" replay \"$1\" --report \"$2\" --quiet",
+                                                          TestPaths.cli.path, trace, report])
+        #expect(status == 2, "\(stderr)")
         #expect(stderr.contains("--report \(report)") && stderr.contains("cannot write the file"), "\(stderr)")
         #expect(stderr.split(separator: "\n").count == 1, "\(stderr)")
         #expect(try String(contentsOfFile: report, encoding: .utf8) == "previous")
@@ -252,17 +260,9 @@ import TestSupport
         try FileManager.default.copyItem(atPath: TestPaths.fixture("traces/tts-uplinks.ndjson").path, toPath: trace)
         try "previous".write(toFile: report, atomically: true, encoding: .utf8)
         for f in [trace, report] { chmod(f, 0o644) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", TestPaths.cli.path, "replay", trace, "--report", report, "--quiet"]
-        p.currentDirectoryURL = URL(fileURLWithPath: "/tmp")
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 2, "\(stderr)")
+        let (status, stderr) = try Self.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", TestPaths.cli.path,
+                                                                  "replay", trace, "--report", report, "--quiet"])
+        #expect(status == 2, "\(stderr)")
         #expect(stderr.contains("cannot write in its directory: Permission denied") && stderr.contains("--report \(report)"), "\(stderr)")
         #expect(stderr.split(separator: "\n").count == 1, "\(stderr)")
         #expect(try String(contentsOfFile: report, encoding: .utf8) == "previous")
