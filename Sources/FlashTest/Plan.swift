@@ -26,6 +26,9 @@ public enum PlanStep: Sendable {
     case dutyCycle(dataRate: Int, payloadBytes: Int, attempts: Int)
     /// Any command and the answer expected (a regular expression).
     case command(send: String, expect: String, timeout: Nanoseconds?)
+    /// A program that cuts and restores the board's power (a USB hub's port, a relay), run with the port closed;
+    /// the port is opened again (a USB board comes back as its port reappears) within the timeout.
+    case powerCycle(command: String, timeout: Nanoseconds)
 }
 
 public struct NamedStep: Sendable {
@@ -60,7 +63,7 @@ public struct FlashTestPlan: Sendable {
     public static func parse(_ doc: DocumentNode, file: String) throws(InputError) -> FlashTestPlan {
         try doc.allowOnly(["name", "description", "profile", "region", "dataRate", "steps"])
         var steps: [NamedStep] = []
-        let known = ["flash", "boot", "identity", "configure", "join", "sensor", "uplink", "txTime", "dutyCycle", "command"]
+        let known = ["flash", "boot", "identity", "configure", "join", "sensor", "uplink", "txTime", "dutyCycle", "command", "powerCycle"]
         for n in try doc.require("steps").array() {
             let kindNode = try n.require("step")
             let kind = try kindNode.string()
@@ -127,6 +130,9 @@ public struct FlashTestPlan: Sendable {
                 let re = try expectNode.string()
                 if let problem = Matcher.validRegex(re) { throw expectNode.error(problem) }
                 step = .command(send: try n.require("send").string(), expect: re, timeout: try n.optional("timeout")?.duration())
+            case "powerCycle":
+                try n.allowOnly(["step", "name", "command", "timeout"])
+                step = .powerCycle(command: try n.require("command").string(), timeout: try n.optional("timeout")?.duration() ?? 30 * Time.second)
             default:
                 throw kindNode.error("unknown step '\(kind)'; steps: " + known.joined(separator: ", "))
             }

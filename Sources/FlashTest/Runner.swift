@@ -171,7 +171,7 @@ public final class FlashTestRunner {
             // when its port opens, as many USB-serial boards do through DTR).
             if let banner = session?.restartLine, r.status != .skipped, talked {
                 switch step.step {
-                case .boot, .flash: break
+                case .boot, .flash, .powerCycle: break
                 default:
                     r = StepResult(name: step.name, status: .failed, seconds: r.seconds,
                                    detail: "the board restarted during this step (it printed '\(banner)')"
@@ -180,6 +180,11 @@ public final class FlashTestRunner {
                 }
             }
             if r.status != .skipped { talked = true }
+            // After a flash or a power cycle the board starts afresh: its banner may come during the next step.
+            switch step.step {
+            case .flash, .powerCycle: talked = false
+            default: break
+            }
             if r.status == .failed {
                 failed = true
                 result.failingStep = step.name
@@ -319,6 +324,8 @@ public final class FlashTestRunner {
             return try txTime(tolerance: abs, relative: rel)
         case .dutyCycle(let dr, let bytes, let attempts):
             return try dutyCycle(dataRate: dr, payloadBytes: bytes, attempts: attempts)
+        case .powerCycle(let command, let t):
+            return try powerCycle(command: command, timeout: t)
         case .command(let send, let expect, let t):
             let s = try s
             try s.send(send)
@@ -339,53 +346,81 @@ public final class FlashTestRunner {
         let command = template.replacingOccurrences(of: "{port}", with: port).replacingOccurrences(of: "{firmware}", with: image)
         // The port is closed and its lock released while the flasher has it, and opened again afterwards (the log
         // goes on in the same file).
-        session?.release()
-        session = nil
-        var outcome: String?
-        var failure: Error?
-        do { outcome = try runFlasher(command, image: image) } catch { failure = error }
-        do {
-            session = configured(LineSession(transport: try SerialPorts.open(port, settings: profile.serial), log: sessionLog))
-        } catch {
-            if failure == nil { throw StepFailure(message: "flashed, but the port could not be opened again: \(error.description)") }
-        }
-        if let failure { throw failure }
-        return outcome ?? ""
+        let out = try withPortReleased(command, timeout: profile.flashTimeout, reopenWithin: 5 * Time.second, what: "the flash command")
+        return "flashed \(image): \(out)"
     }
 
-    private func runFlasher(_ command: String, image: String) throws -> String {
+    /// Runs `command` through /bin/sh; its last three lines of output, or the failure (exit status, timeout).
+    private func runProgram(_ command: String, timeout: Nanoseconds, what: String) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
         p.arguments = ["-c", command]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = out
-        do { try p.run() } catch { throw StepFailure(message: "cannot run the flash command: \(error.localizedDescription)") }
-        // Read while it runs: a flasher that writes more than a pipe holds would otherwise wait on us forever.
+        do { try p.run() } catch { throw StepFailure(message: "cannot run \(what): \(error.localizedDescription)") }
+        // Read while it runs: a program that writes more than a pipe holds would otherwise wait on us forever.
         nonisolated(unsafe) var collected = Data()
         let reading = DispatchSemaphore(value: 0)
         let handle = out.fileHandleForReading
         Thread { collected = handle.readDataToEndOfFile(); reading.signal() }.start()
-        let deadline = Date().addingTimeInterval(Double(profile.flashTimeout) / 1e9)
+        let deadline = Date().addingTimeInterval(Double(timeout) / 1e9)
         while p.isRunning && Date() < deadline && !Interruption.requested { Thread.sleep(forTimeInterval: 0.05) }
         if p.isRunning {
             p.terminate()
             p.waitUntilExit()
             reading.wait()
-            if Interruption.requested { throw StepFailure(message: "the flash command was stopped by \(Interruption.signalName)") }
-            throw StepFailure(message: "the flash command took longer than \(DurationFormat.human(profile.flashTimeout))")
+            if Interruption.requested { throw StepFailure(message: "\(what) was stopped by \(Interruption.signalName)") }
+            throw StepFailure(message: "\(what) took longer than \(DurationFormat.human(timeout))")
         }
         reading.wait()
         let text = String(decoding: collected, as: UTF8.self)
         let last = text.split(separator: "\n").suffix(3).joined(separator: " | ")
-        guard p.terminationStatus == 0 else { throw StepFailure(message: "the flash command failed (exit \(p.terminationStatus))", expected: "exit 0", got: last) }
-        return "flashed \(image): \(last)"
+        guard p.terminationStatus == 0 else { throw StepFailure(message: "\(what) failed (exit \(p.terminationStatus))", expected: "exit 0", got: last) }
+        return last
+    }
+
+    /// A program with the port closed (a flasher, a power switch): its output read as it runs, stopped after
+    /// `timeout`; the port opened again afterwards, retried until `reopenWithin` (a USB board reappears).
+    private func withPortReleased(_ command: String, timeout: Nanoseconds, reopenWithin: Nanoseconds, what: String) throws -> String {
+        session?.release()
+        session = nil
+        var outcome: String?
+        var failure: Error?
+        do { outcome = try runProgram(command, timeout: timeout, what: what) } catch { failure = error }
+        let deadline = Date().addingTimeInterval(Double(reopenWithin) / 1e9)
+        var lastError: SerialError?
+        repeat {
+            do {
+                session = configured(LineSession(transport: try SerialPorts.open(port, settings: profile.serial), log: sessionLog))
+                lastError = nil
+                break
+            } catch {
+                lastError = error
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        } while Date() < deadline && !Interruption.requested
+        if let failure { throw failure }
+        if let lastError { throw StepFailure(message: "\(what) ran, but the port could not be opened again: \(lastError.description)") }
+        return outcome ?? ""
+    }
+
+    private func powerCycle(command: String, timeout: Nanoseconds) throws -> String {
+        let out = try withPortReleased(command, timeout: timeout, reopenWithin: timeout, what: "the power-cycle command")
+        return "power cycled" + (out.isEmpty ? "" : ": " + out)
     }
 
     private func boot() throws -> String {
         let s = try s
         try s.drainInput(quiet: 50 * Time.millisecond)   // whatever the board said before (a power-on banner)
-        try s.send(try need("reset"))
+        if let line = profile.resetLine {
+            // The reset pin through a modem line: asserted for the pulse, then released.
+            try s.transport.setLine(line, true)
+            Thread.sleep(forTimeInterval: Double(profile.resetPulse) / 1e9)
+            try s.transport.setLine(line, false)
+        } else {
+            try s.send(try need("reset"))
+        }
         let r = try s.expect(profile.matchers("boot"), timeout: timeout("boot", 5 * Time.second))
         guard let line = r.line else {
             throw noAnswer("no boot banner", expected: profile.patterns["boot"]?.joined(separator: " or "), before: r.before)

@@ -115,6 +115,12 @@ public final class LibSerialPortTransport: SerialTransport {
 
     deinit { close() }
 
+    public func setLine(_ line: ModemLine, _ asserted: Bool) throws(SerialError) {
+        guard let h = handle else { throw SerialError(.disconnected, port: port, transport: transportName, "the port is closed") }
+        let r = line == .dtr ? sp_set_dtr(h, asserted ? SP_DTR_ON : SP_DTR_OFF) : sp_set_rts(h, asserted ? SP_RTS_ON : SP_RTS_OFF)
+        try LibSerialPort.check(r, port: port, doing: "setting \(line.rawValue.uppercased())")
+    }
+
     public func write(_ bytes: [UInt8]) throws(SerialError) {
         guard let h = handle else { throw SerialError(.disconnected, port: port, transport: transportName, "the port is closed") }
         let r = bytes.withUnsafeBytes { sp_blocking_write(h, $0.baseAddress, bytes.count, 2000) }

@@ -26,6 +26,10 @@ public struct DialectProfile: Sendable {
     /// A flashing command with `{port}` and `{firmware}`, and its timeout.
     public var flashCommand: String?
     public var flashTimeout: Nanoseconds
+    /// Reset by a modem line wired to the board's reset pin (many evaluation boards: DTR or RTS through a
+    /// transistor), asserted for `resetPulse`, instead of the reset command.
+    public var resetLine: ModemLine? = nil
+    public var resetPulse: Nanoseconds = 100 * Time.millisecond
     /// Extra secret patterns (first group kept, the rest redacted) on top of the key commands.
     public var secrets: [String]
     public var file: String
@@ -60,7 +64,7 @@ public struct DialectProfile: Sendable {
 
     public static func parse(_ doc: DocumentNode, file: String) throws(InputError) -> DialectProfile {
         try doc.allowOnly(["name", "description", "source", "dialect", "firmwareConsole", "serial", "lineEnding", "timeouts", "commands",
-                           "patterns", "regions", "receiveWindows", "flash", "secrets"])
+                           "patterns", "regions", "receiveWindows", "flash", "secrets", "resetLine"])
         let dialectNode = try doc.require("dialect")
         guard let dialect = Dialect(rawValue: try dialectNode.string()) else {
             throw dialectNode.error("dialect is one of " + Dialect.allCases.map(\.rawValue).joined(separator: ", "))
@@ -122,11 +126,20 @@ public struct DialectProfile: Sendable {
                 secrets.append(re)
             }
         }
-        return DialectProfile(name: try doc.require("name").string(), description: try doc.optional("description")?.string() ?? "",
+        var profile = DialectProfile(name: try doc.require("name").string(), description: try doc.optional("description")?.string() ?? "",
                               source: try doc.optional("source")?.string() ?? "", dialect: dialect,
                               firmwareConsole: try doc.optional("firmwareConsole")?.bool() ?? false, serial: serial, lineEnding: ending,
                               timeouts: timeouts, commands: commands, patterns: patterns, regions: regions,
                               receiveWindows: try doc.optional("receiveWindows")?.duration() ?? 0, flashCommand: flash,
                               flashTimeout: flashTimeout, secrets: secrets, file: file)
+        // resetLine: {line: dtr, pulse: 100ms}
+        if let r = try doc.optional("resetLine") {
+            try r.allowOnly(["line", "pulse"])
+            let lineNode = try r.require("line")
+            guard let line = ModemLine(rawValue: try lineNode.string().lowercased()) else { throw lineNode.error("the reset line is dtr or rts") }
+            profile.resetLine = line
+            if let p = try r.optional("pulse") { profile.resetPulse = try p.duration() }
+        }
+        return profile
     }
 }

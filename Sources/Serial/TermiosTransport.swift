@@ -83,6 +83,16 @@ public final class TermiosTransport: SerialTransport {
         }
     }
 
+    /// TIOCMBIS/TIOCMBIC (tty_ioctl(4)); a pseudo-terminal has no modem lines and refuses them.
+    public func setLine(_ line: ModemLine, _ asserted: Bool) throws(SerialError) {
+        guard fd >= 0 else { throw SerialError(.disconnected, port: port, transport: transportName, "the port is closed") }
+        var bits: Int32 = line == .dtr ? TIOCM_DTR : TIOCM_RTS
+        guard ioctl(fd, UInt(asserted ? TIOCMBIS : TIOCMBIC), &bits) == 0 else {
+            throw SerialError(.unsupported, port: port, transport: transportName,
+                              "cannot set \(line.rawValue.uppercased()): \(String(cString: strerror(errno))) (a pseudo-terminal or a port without modem lines)")
+        }
+    }
+
     public func write(_ bytes: [UInt8]) throws(SerialError) {
         guard fd >= 0 else { throw SerialError(.disconnected, port: port, transport: transportName, "the port is closed") }
         var offset = 0

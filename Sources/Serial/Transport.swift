@@ -42,6 +42,9 @@ public struct SerialError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A byte stream to a device: a serial port, a pseudo-terminal, a TCP serial server.
+/// The modem control lines an evaluation board may wire to its reset or boot pins.
+public enum ModemLine: String, Sendable, CaseIterable { case dtr, rts }
+
 public protocol SerialTransport: AnyObject {
     /// The port as the user named it.
     var port: String { get }
@@ -53,6 +56,14 @@ public protocol SerialTransport: AnyObject {
     /// Waits until everything written has gone out.
     func drain() throws(SerialError)
     func close()
+    /// Asserts (true) or releases a modem control line.
+    func setLine(_ line: ModemLine, _ asserted: Bool) throws(SerialError)
+}
+
+extension SerialTransport {
+    public func setLine(_ line: ModemLine, _ asserted: Bool) throws(SerialError) {
+        throw SerialError(.unsupported, port: port, transport: transportName, "a \(transportName) port has no \(line.rawValue.uppercased()) line")
+    }
 }
 
 /// How the user names a port: a device path, `tcp://host:port`, or `usb:VID:PID[:SERIAL]`.

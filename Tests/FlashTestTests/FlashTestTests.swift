@@ -259,6 +259,53 @@ func runPlan(_ plan: String, on e: Emulator, profile: String? = nil, timeScale: 
         #expect(f.detail.contains("sooner than physics allows") && f.detail.contains("faster than --time-scale 1.0 says"), "\(f.detail)")
     }
 
+    /// Issue 14 (17): a `powerCycle` step runs its command with the port closed and opens the port again; a command
+    /// that fails or hangs fails the step with its exit status or its timeout.
+    @Test(arguments: [
+        ("echo off; echo on", "5s", "power cycled: off | on"),
+        ("echo relay stuck; exit 3", "5s", "the power-cycle command failed (exit 3)"),
+        ("sleep 5", "300ms", "the power-cycle command took longer than 300.000 ms"),
+    ])
+    func powerCycleStep(command: String, timeout: String, says: String) throws {
+        let plan = FileManager.default.temporaryDirectory.appendingPathComponent("power-\(getpid())-\(timeout).yaml").path
+        try """
+            name: power
+            profile: occupancy-rak3172
+            steps:
+              - {step: powerCycle, name: power, command: "\(command)", timeout: \(timeout)}
+              - {step: identity}
+            """.write(toFile: plan, atomically: true, encoding: .utf8)
+        let r = try withEmulator("occupancy-rak3172") { e -> BoardResult in
+            var o = FlashTestOptions()
+            o.timeScale = 100
+            return FlashTestRunner(plan: try FlashTestPlan.load(path: plan), profile: try DialectProfile.load("occupancy-rak3172", directory: profilesDir),
+                                   port: e.path, options: o).run()
+        }
+        let first = try #require(r.steps.first)
+        #expect(first.detail.hasPrefix(says), "\(first.detail)")
+        let passes = says.hasPrefix("power cycled")
+        #expect(r.passed == passes && r.steps.map(\.status) == (passes ? [.passed, .passed] : [.failed, .skipped]), "\(r.steps.map(\.detail))")
+    }
+
+    /// Issue 14 (17): a profile that resets the board through DTR (`resetLine`) pulses the line in the boot step;
+    /// a pseudo-terminal has no modem lines, so against the emulator the step fails naming the line, as a port
+    /// fault.
+    @Test func resetThroughDTR() throws {
+        let text = try String(contentsOfFile: profilesDir + "/occupancy-rak3172.yaml", encoding: .utf8) + "\nresetLine: {line: dtr, pulse: 50ms}\n"
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dtr-\(getpid()).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let profile = try DialectProfile.load(path)
+        #expect(profile.resetLine == .dtr && profile.resetPulse == 50 * Time.millisecond)
+        let r = try withEmulator("occupancy-rak3172") { e -> BoardResult in
+            var o = FlashTestOptions()
+            o.timeScale = 100
+            return FlashTestRunner(plan: try FlashTestPlan.load(path: planPath("occupancy-bay")), profile: profile, port: e.path, options: o).run()
+        }
+        #expect(r.failingStep == "boot banner")
+        let f = try #require(r.steps.first { $0.status == .failed })
+        #expect(f.detail.contains("cannot set DTR") && f.portFault == true, "\(f.detail)")
+    }
+
     @Test func junitIsRealXML() throws {
         let r = try withEmulator("occupancy-rak3172", kind: .gate) { try runPlan("occupancy-bay", on: $0) }
         let xml = try XMLDocument(xmlString: FlashTestReport.junit(r))
