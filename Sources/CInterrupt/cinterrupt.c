@@ -1,7 +1,10 @@
 #include "cinterrupt.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,14 +23,31 @@ static void remove_temporaries(void) {
     }
 }
 
+/* A temporary file being made and registered (on any thread), and a signal's exit that waits for it: a signal
+ * delivered to another thread between mkstemp and the registration would otherwise leave the file behind.
+ * Lock-free atomics are async-signal-safe. */
+static atomic_int creating = 0;
+static atomic_int exiting = 0;
+static atomic_int deferred = 0;
+
+static void exit_now(int sig) {
+    remove_temporaries();
+    static const char interrupted[] = "error: stopped by SIGINT\n";
+    static const char terminated[] = "error: stopped by SIGTERM\n";
+    if (sig == SIGINT) (void)!write(2, interrupted, sizeof interrupted - 1);
+    else (void)!write(2, terminated, sizeof terminated - 1);
+    _exit(128 + sig);
+}
+
 static void on_signal(int sig) {
     if (received || !graceful_mode) {
-        remove_temporaries();
-        static const char interrupted[] = "error: stopped by SIGINT\n";
-        static const char terminated[] = "error: stopped by SIGTERM\n";
-        if (sig == SIGINT) (void)!write(2, interrupted, sizeof interrupted - 1);
-        else (void)!write(2, terminated, sizeof terminated - 1);
-        _exit(128 + sig);
+        atomic_store(&exiting, 1);
+        if (atomic_load(&creating) > 0) {
+            /* The thread making a file exits once it is registered. */
+            atomic_store(&deferred, sig);
+            return;
+        }
+        exit_now(sig);
     }
     received = sig;
 }
@@ -60,6 +80,31 @@ int lh_temp_register(const char *path) {
 
 void lh_temp_unregister(int slot) {
     if (slot >= 0 && slot < LH_SLOTS) used[slot] = 0;
+}
+
+int lh_temp_create(char *template_path, int *slot) {
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    atomic_fetch_add(&creating, 1);
+    if (atomic_load(&exiting)) {
+        /* Another thread's handler is removing the files and exiting: make none. */
+        atomic_fetch_sub(&creating, 1);
+        int sig = atomic_load(&deferred);
+        if (sig) exit_now(sig);
+        for (;;) pause();
+    }
+    int fd = mkstemp(template_path);
+    int saved = errno;
+    *slot = fd >= 0 ? lh_temp_register(template_path) : -1;
+    int left = atomic_fetch_sub(&creating, 1) - 1;
+    int sig = atomic_load(&deferred);
+    if (sig && left == 0) exit_now(sig);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return fd;
 }
 
 int lh_flush_stdout(void) {

@@ -63,6 +63,10 @@ public struct MACSettings: Sendable {
     /// A send before joining starts the join (as LoRaMac-node's examples do); off for modems whose host joins
     /// explicitly (AT+JOIN), where a send before joining is refused.
     public var joinOnSend = true
+    /// A receive window with no preamble closes after this many symbols, opening `windowLead` after its delay
+    /// (LoRaMac-node computes both from its minimum of 6 symbols and its RX error; 8 and 0 by default here).
+    public var windowTimeoutSymbols: Int64 = 8
+    public var windowLead: Nanoseconds = 0
 
     public init(region: RegionParameters, subBands: [SubBand]? = nil, dutyCyclePolicy: DutyCyclePolicy? = nil, adr: Bool = true,
                 dataRate: Int? = nil, txPowerIndex: Int = 0, confirmedTrials: Int = 8, joinDataRate: Int? = nil) {
@@ -255,6 +259,15 @@ public final class ClassAMAC {
 
     public var isBusy: Bool { pending != nil }
 
+    /// Continues an earlier session's duty-cycle accounting: a modem that joins again without a reboot keeps its
+    /// bands' time credits (LoRaMac-node initialises the bands when the stack starts, not when it joins).
+    public func continueDutyCycle(_ previous: DutyCycleTracker) {
+        var t = previous
+        t.joined = joined
+        t.dwellLimit = tracker.dwellLimit
+        tracker = t
+    }
+
     /// The next time the MAC needs `advance(to:)`.
     public var nextEventTime: Nanoseconds? {
         [txEnd, rx1At, rx2At, rxDone?.at, retryAt].compactMap { $0 }.min()
@@ -442,11 +455,12 @@ public final class ClassAMAC {
                     // and the same end as when each is opened.
                     let m1 = modulation(dr: settings.region.rx1DataRate(uplinkDR: lastUplinkDR, offset: rx1DROffset) ?? lastUplinkDR, uplink: false)
                     let m2 = modulation(dr: rx2DataRate, uplink: false)
-                    onRadioTime?(true, 8 * m1.symbolNanoseconds, 0)
-                    onRadioTime?(true, 8 * m2.symbolNanoseconds, 0)
+                    let n = settings.windowTimeoutSymbols, lead = settings.windowLead
+                    onRadioTime?(true, n * m1.symbolNanoseconds, 0)
+                    onRadioTime?(true, n * m2.symbolNanoseconds, 0)
                     rx1At = nil
                     rx2At = nil
-                    rxDone = (max(r1 + 8 * m1.symbolNanoseconds, r2) + 8 * m2.symbolNanoseconds, 2, nil)
+                    rxDone = (max(r1 + lead + n * m1.symbolNanoseconds, r2) + lead + n * m2.symbolNanoseconds, 2, nil)
                 }
                 continue
             }
@@ -489,7 +503,7 @@ public final class ClassAMAC {
         let m = modulation(dr: dr, uplink: false)
         let got = air?.downlink(device: device, window: window, at: t, frequencyHz: f, dataRate: dr)
         // Without a preamble the receiver gives up after 8 symbols; with a frame it listens to its end.
-        let listen = got?.airtime ?? 8 * m.symbolNanoseconds
+        let listen = got?.airtime ?? (settings.windowLead + settings.windowTimeoutSymbols * m.symbolNanoseconds)
         onRadioTime?(true, listen, 0)
         onEvent?(t, .receiveWindow(window: window, dataRate: dr, frequencyHz: f, gotFrame: got != nil))
         // The frame is handled when it has been received, at the end of the window.

@@ -8,6 +8,8 @@ import Serial
 /// A board's command language on top of the emulated device: the immediate answer to a command line, and the
 /// event lines the radio's happenings cause later.
 protocol DialectHandler: AnyObject {
+    /// The board sends each command line back before its answer.
+    var echo: Bool { get set }
     func banner(emulator: Emulator) -> [String]
     func handle(_ line: String, emulator: Emulator) -> [String]
     func radioEvent(_ e: RadioEvent, emulator: Emulator)
@@ -22,6 +24,8 @@ private func hexBytes(_ s: Substring) -> [UInt8]? {
 
 /// RAK's RUI3 AT commands (RUI3 AT Command Manual), and for this project's sensor the firmware's ATC+ commands.
 final class RUI3Dialect: DialectHandler {
+    /// Off by default; `ATE` toggles it and the setting persists (RUI3 keeps it in flash).
+    var echo = false
     var confirmed = false
     var lastSendConfirmed = false
 
@@ -47,7 +51,14 @@ final class RUI3Dialect: DialectHandler {
         case "AT+APPEUI=?": return ["AT+APPEUI=" + Hex.encode(d.joinEUI.bigEndianBytes), "OK"]
         case "AT+APPKEY=?": return ["AT+APPKEY=" + (d.appKey.map { Hex.encode($0.bytes) } ?? String(repeating: "0", count: 32)), "OK"]
         case "AT+NJS=?": return ["AT+NJS=\(d.joined ? 1 : 0)", "OK"]
-        case "AT+DR=?": return ["AT+DR=\(d.mac?.dataRate ?? d.dataRate ?? 0)", "OK"]
+        case "AT+DR=?": return ["AT+DR=\(d.reportedDataRate)", "OK"]
+        case "ATE":
+            echo.toggle()
+            return ["OK"]
+        // A query of the join settings (join, auto-join, interval, attempts), not a join.
+        case "AT+JOIN=?": return ["AT+JOIN=0:0:10:8", "OK"]
+        case "AT+RSSI=?": return ["AT+RSSI=\(d.lastDownlink == nil ? 0 : -50)", "OK"]
+        case "AT+SNR=?": return ["AT+SNR=\(d.lastDownlink == nil ? 0 : 10)", "OK"]
         case "AT+ADR=?": return ["AT+ADR=\(d.adr ? 1 : 0)", "OK"]
         case "AT+CFM=?": return ["AT+CFM=\(confirmed ? 1 : 0)", "OK"]
         case "AT+BAND=?":
@@ -82,8 +93,7 @@ final class RUI3Dialect: DialectHandler {
         }
         if let v = split("AT+DR=") {
             guard let dr = Int(v), d.region.dataRate(dr)?.modulation.lora != nil, d.region.maxApplicationPayload(dr: dr) != nil else { return ["AT_PARAM_ERROR"] }
-            d.dataRate = dr
-            d.mac?.setDataRate(dr)
+            d.setDataRate(dr)
             return ["OK"]
         }
         if let v = split("AT+ADR=") {
@@ -109,7 +119,9 @@ final class RUI3Dialect: DialectHandler {
             switch d.send(port: port, payload: bytes, confirmed: confirmed) {
             case .ok: return ["OK"]
             case .notJoined: return ["AT_NO_NETWORK_JOINED"]
-            case .busy, .dutyCycle: return ["AT_BUSY_ERROR"]
+            case .busy: return ["AT_BUSY_ERROR"]
+            // LoRaMac-node's time credits: the wait until the band has enough for this frame, in whole ms.
+            case .dutyCycle(let wait): return ["Restricted_Wait_\((wait + Time.millisecond - 1) / Time.millisecond)_ms", "AT_BUSY_ERROR"]
             case .tooLong: return ["AT_PARAM_ERROR"]
             }
         }
@@ -129,7 +141,16 @@ final class RUI3Dialect: DialectHandler {
 
 /// Seeed's Wio-E5 AT firmware (LoRa-E5 AT Command Specification): `+CMD: text` answers.
 final class WioE5Dialect: DialectHandler {
+    var echo = false
     func banner(emulator: Emulator) -> [String] { [] }
+
+    /// `+DR: DR5` then `+DR: EU868 DR5  SF7  BW125K` (columns as a captured Wio-E5 prints them).
+    private func dataRateLines(_ d: EmulatedDevice) -> [String] {
+        let dr = d.reportedDataRate
+        guard let m = d.region.dataRate(dr)?.modulation.lora else { return ["+DR: DR\(dr)"] }
+        let sf = "SF\(m.spreadingFactor)".padding(toLength: 4, withPad: " ", startingAt: 0)
+        return ["+DR: DR\(dr)", "+DR: \(d.region.id.rawValue) DR\(dr)  \(sf) BW\(Int(m.bandwidth.hertz / 1000))K"]
+    }
 
     private func colonEUI(_ e: EUI64) -> String { e.bigEndianBytes.map { String(format: "%02X", $0) }.joined(separator: ":") }
 
@@ -172,13 +193,14 @@ final class WioE5Dialect: DialectHandler {
             d.appKey = k
             return ["+KEY: APPKEY " + Hex.encode(b, uppercase: true)]
         }
+        if upper == "AT+DR" || upper == "AT+DR=?" { return dataRateLines(d) }
+        if upper == "AT+ADR" || upper == "AT+ADR=?" { return ["+ADR: \(d.adr ? "ON" : "OFF")"] }
         if upper.hasPrefix("AT+DR=") {
             let v = line.dropFirst(6)
             if let dr = Int(v) {
                 guard d.region.dataRate(dr)?.modulation.lora != nil, d.region.maxApplicationPayload(dr: dr) != nil else { return ["+DR: ERROR(-1)"] }
-                d.dataRate = dr
-                d.mac?.setDataRate(dr)
-                return ["+DR: DR\(dr)"]
+                d.setDataRate(dr)
+                return dataRateLines(d)
             }
             guard let id = try? RegionID.parse(String(v)) else { return ["+DR: ERROR(-1)"] }
             d.region = id.parameters
@@ -202,7 +224,8 @@ final class WioE5Dialect: DialectHandler {
             switch d.send(port: d.port, payload: bytes, confirmed: false) {
             case .ok: return ["+MSGHEX: Start"]
             case .notJoined: return ["+MSGHEX: Please join network first"]
-            case .dutyCycle: return ["+MSGHEX: No free channel"]
+            // The wait as LoRaMac-node-based AT firmware prints it (a host library's capture of "+MSG: No band in 13469ms").
+            case .dutyCycle(let wait): return ["+MSGHEX: No band in \((wait + Time.millisecond - 1) / Time.millisecond)ms"]
             case .busy: return ["+MSGHEX: LoRaWAN modem is busy"]
             case .tooLong: return ["+MSGHEX: Length error 0"]
             }
@@ -232,6 +255,7 @@ final class WioE5Dialect: DialectHandler {
 
 /// Microchip RN2483 (Command Reference User's Guide DS40001784): lower-case text commands, bare answers.
 final class RN2483Dialect: DialectHandler {
+    var echo = false
     static let version = "RN2483 1.0.4 Oct 12 2017 14:59:25"
     var lastConfirmed = false
 
@@ -245,7 +269,8 @@ final class RN2483Dialect: DialectHandler {
         case "sys get ver": return [RN2483Dialect.version]
         case "sys get hweui", "mac get deveui": return [Hex.encode(d.devEUI.bigEndianBytes, uppercase: true)]
         case "mac get appeui": return [Hex.encode(d.joinEUI.bigEndianBytes, uppercase: true)]
-        case "mac get dr": return ["\(d.mac?.dataRate ?? d.dataRate ?? 0)"]
+        case "mac get dr": return ["\(d.reportedDataRate)"]
+        case "mac get adr": return [d.adr ? "on" : "off"]
         case "sys reset":
             d.boot(at: e.now, cause: OCC_RESET_SOFTWARE, dialect: self, emulator: e)
             return []
@@ -268,8 +293,7 @@ final class RN2483Dialect: DialectHandler {
                 return ["ok"]
             case "dr":
                 guard let dr = Int(v), d.region.dataRate(dr)?.modulation.lora != nil, d.region.maxApplicationPayload(dr: dr) != nil else { return ["invalid_param"] }
-                d.dataRate = dr
-                d.mac?.setDataRate(dr)
+                d.setDataRate(dr)
                 return ["ok"]
             case "adr":
                 guard v == "on" || v == "off" else { return ["invalid_param"] }

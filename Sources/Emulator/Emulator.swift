@@ -22,6 +22,13 @@ public struct EmulatorFaults: Sendable, Equatable {
     public var rebootAfter: Int?
     /// The board answers nothing at all.
     public var silent = false
+    /// The radio transmits at this data rate whatever the board was told (and reports): a firmware that ignores
+    /// `AT+DR`, a module stuck at DR3.
+    public var txDataRate: Int?
+    /// The board answers OK to a data-rate command and keeps the data rate it had.
+    public var ignoreDataRate = false
+    /// The board keeps no duty cycle (a firmware with it switched off, a test build).
+    public var noDutyCycle = false
     public init() {}
 
     /// `drop=0.01,garble=0.02,stall=3@5s,disconnect=10,reboot=4,silent`.
@@ -43,6 +50,11 @@ public struct EmulatorFaults: Sendable, Equatable {
             case "disconnect": f.disconnectAfter = try count()
             case "reboot": f.rebootAfter = try count()
             case "silent": f.silent = true
+            case "ignoreDR": f.ignoreDataRate = true
+            case "noDutyCycle": f.noDutyCycle = true
+            case "txDR":
+                guard kv.count == 2, let v = Int(kv[1]), (0...15).contains(v) else { throw InputError("'\(part)': txDR=N, a data rate 0…15") }
+                f.txDataRate = v
             case "stall":
                 guard kv.count == 2 else { throw InputError("'\(part)': stall=N@DURATION (after N commands, for DURATION)") }
                 let p = kv[1].split(separator: "@").map(String.init)
@@ -50,10 +62,44 @@ public struct EmulatorFaults: Sendable, Equatable {
                 f.stallAfter = n
                 f.stallFor = try DurationFormat.parse(p[1])
             default:
-                throw InputError("unknown fault '\(kv[0])'; faults: drop=P, garble=P, stall=N@DURATION, disconnect=N, reboot=N, silent")
+                throw InputError("unknown fault '\(kv[0])'; faults: drop=P, garble=P, stall=N@DURATION, disconnect=N, reboot=N, txDR=N, ignoreDR, noDutyCycle, silent")
             }
         }
         return f
+    }
+}
+
+/// What a board used before keeps in flash (RUI3 persists echo, confirmed mode, ADR, data rate and band): the state
+/// a retest meets. `echo=1,confirmed=1,adr=1,dr=3,region=US915`.
+public struct StoredSettings: Sendable, Equatable {
+    public var echo = false
+    public var confirmed = false
+    public var adr: Bool?
+    public var dataRate: Int?
+    public var region: RegionID?
+    public init() {}
+
+    public static func parse(_ text: String) throws(InputError) -> StoredSettings {
+        var s = StoredSettings()
+        for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
+            let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2 else { throw InputError("'\(part)': a setting is name=value (echo, confirmed, adr, dr, region)") }
+            func flag() throws(InputError) -> Bool {
+                guard kv[1] == "0" || kv[1] == "1" else { throw InputError("'\(part)': 0 or 1") }
+                return kv[1] == "1"
+            }
+            switch kv[0] {
+            case "echo": s.echo = try flag()
+            case "confirmed": s.confirmed = try flag()
+            case "adr": s.adr = try flag()
+            case "dr":
+                guard let v = Int(kv[1]), (0...15).contains(v) else { throw InputError("'\(part)': dr=N, a data rate 0…15") }
+                s.dataRate = v
+            case "region": s.region = try RegionID.parse(kv[1])
+            default: throw InputError("unknown setting '\(kv[0])'; stored settings: echo, confirmed, adr, dr, region")
+            }
+        }
+        return s
     }
 }
 
@@ -70,6 +116,8 @@ public struct EmulatorOptions: Sendable {
     /// The board's UART rate; nil: whatever the harness sets. A harness at another rate reads garbage and is not
     /// understood, as with a real board.
     public var baud: Int?
+    /// Settings a previous user left in the board's flash.
+    public var stored = StoredSettings()
     /// Virtual time 0 (for generated traffic).
     public var startUnixSeconds: Int64 = 1_774_224_000
     public init(profile: DialectProfile) { self.profile = profile }
@@ -109,6 +157,11 @@ public final class Emulator: @unchecked Sendable {
         case .wioE5: dialect = WioE5Dialect()
         case .rn2483: dialect = RN2483Dialect()
         }
+        dialect.echo = options.stored.echo
+        if options.profile.dialect == .rui3 { (dialect as? RUI3Dialect)?.confirmed = options.stored.confirmed }
+        if let adr = options.stored.adr { device.adr = adr }
+        if let dr = options.stored.dataRate { device.dataRate = dr }
+        if let region = options.stored.region { device.region = region.parameters }
         device.output = { [unowned self] line in emit(line) }
         device.onRadioEvent = { [unowned self] e in dialect.radioEvent(e, emulator: self) }
     }
@@ -197,6 +250,8 @@ public final class Emulator: @unchecked Sendable {
         }
         let t = now
         device.advance(to: t)
+        // With echo on the command line comes back first, as typed, ended by LF CR (RUI3's CLI writes 0x0A 0x0D).
+        if dialect.echo { write(line + "\n\r") }
         let answer = dialect.handle(line, emulator: self)
         if let n = f.rebootAfter, commandsSeen == n + 1 {
             // The board resets halfway through its answer.
@@ -293,10 +348,27 @@ final class EmulatedDevice {
 
     var joined: Bool { mac?.joined ?? false }
 
+    /// The data rate a command set (unless the ignoreDR fault keeps the old one).
+    func setDataRate(_ dr: Int) {
+        guard !options.faults.ignoreDataRate else { return }
+        dataRate = dr
+        mac?.setDataRate(dr)
+    }
+
+    /// The data rate the board reports: the MAC's (ADR may change it), or under the txDR fault the one it was told.
+    var reportedDataRate: Int {
+        if options.faults.txDataRate != nil { return dataRate ?? 0 }
+        return mac?.dataRate ?? dataRate ?? 0
+    }
+
+    /// The duty-cycle accounting of this power cycle, carried from one join's MAC to the next (a reboot clears it).
+    private var carriedDutyCycle: DutyCycleTracker?
+
     func boot(at t: Nanoseconds, cause: occ_reset_cause_t, dialect: DialectHandler, emulator: Emulator) {
         now = t
         mac?.reset(at: t)
         mac = nil
+        carriedDutyCycle = nil
         joining = false
         sending = false
         for line in dialect.banner(emulator: emulator) { output?(line) }
@@ -317,7 +389,14 @@ final class EmulatedDevice {
         let activation = Activation.otaa(devEUI: devEUI, joinEUI: joinEUI, appKey: appKey)
         var s = MACSettings(region: region, adr: adr, dataRate: dataRate)
         s.joinOnSend = false
+        if options.faults.noDutyCycle { s.dutyCyclePolicy = .none }
+        // The receive windows as the profile says the module keeps them.
+        if options.profile.receiveWindows.fixed == nil {
+            s.windowTimeoutSymbols = Int64(options.profile.receiveWindows.timeoutSymbols)
+            s.windowLead = options.profile.receiveWindows.windowOffset
+        }
         let m = ClassAMAC(device: 0, activation: activation, settings: s, seed: options.seed, devNonce: devNonce)
+        if let carried = mac?.tracker ?? carriedDutyCycle { m.continueDutyCycle(carried) }
         network.register(device: 0, activation: activation)
         m.air = network
         m.onTxDone = { [unowned self] start, end in firmware?.txDone(start: start, end: end, at: end) }
@@ -344,6 +423,7 @@ final class EmulatedDevice {
             if joinAttempts >= 8 {
                 joining = false
                 devNonce = mac?.devNonce ?? devNonce
+                carriedDutyCycle = mac?.tracker
                 mac = nil
                 onRadioEvent?(.joinFailed)
             }
@@ -358,6 +438,7 @@ final class EmulatedDevice {
 
     func send(port: UInt8, payload: [UInt8], confirmed: Bool, fromFirmware: Bool = false) -> SendResult {
         guard let mac, mac.joined else { return .notJoined }
+        if let forced = options.faults.txDataRate { mac.setDataRate(forced) }
         let r = mac.send(fport: port, payload: payload, confirmed: confirmed, now: now)
         if r == .ok && !fromFirmware {
             sending = true

@@ -87,6 +87,16 @@ public final class FlashTestRunner {
         ls.eventMatchers = profile.matchers("events")
         ls.restartMatchers = profile.matchers("restart")
         ls.redactor = profile.redactor
+        // This project's firmware reports each transmission (+EVT:TX=start,end in ms), also the ones it makes on
+        // its own (the boot message after a join): the duty-cycle model's account of what was sent.
+        if profile.firmwareConsole {
+            ls.onLine = { [weak self] line in
+                guard let self, let c = Matcher.regex("^\\+EVT:TX=(\\d+),(\\d+)$").match(line.text), c.count == 3,
+                      let a = Int64(c[1]), let b = Int64(c[2]), b >= a else { return }
+                let airtime = (b - a) * Time.millisecond
+                self.transmitted.append((line.at - Int64(Double(airtime) / self.options.timeScale), airtime, false))
+            }
+        }
         return ls
     }
 
@@ -224,24 +234,36 @@ public final class FlashTestRunner {
         if r.which >= okCount {
             throw StepFailure(message: "\(redacted(command)) was refused", expected: "OK", got: line.text)
         }
+        try settle()
         return r.before + [line]
+    }
+
+    /// Lets the rest of a multi-line answer through (Wio-E5's `+DR: DR5` then `+DR: EU868 DR5  SF7  BW125K`), for
+    /// the profile's `settle` time, so it is not taken for the next command's answer.
+    private func settle() throws {
+        guard let quiet = profile.timeouts["settle"], quiet > 0 else { return }
+        try s.drainInput(quiet: quiet)
     }
 
     /// Sends a query and returns the captures of the line matching the profile's pattern for `role`.
     private func query(_ command: String, role: String, timeout t: Nanoseconds? = nil) throws -> [String] {
+        try query(command, matchers: profile.matchers(role), describing: profile.patterns[role]?.joined(separator: " or "), timeout: t)
+    }
+
+    private func query(_ command: String, matchers wanted: [Matcher], describing: String?, timeout t: Nanoseconds? = nil) throws -> [String] {
         let s = try s
         try s.send(command)
-        let wanted = profile.matchers(role)
         let errors = profile.matchers("error")
         let r = try s.expect(wanted + errors, timeout: t ?? timeout("command", 2 * Time.second))
         guard let line = r.line else {
-            throw noAnswer("no answer to \(redacted(command))", expected: profile.patterns[role]?.joined(separator: " or "), before: r.before)
+            throw noAnswer("no answer to \(redacted(command))", expected: describing, before: r.before)
         }
-        guard r.which < wanted.count else { throw StepFailure(message: "\(command) was refused", expected: profile.patterns[role]?.first, got: line.text) }
+        guard r.which < wanted.count else { throw StepFailure(message: "\(command) was refused", expected: describing, got: line.text) }
         if profile.dialect == .rui3 {
             // RUI3 (and the firmware's ATC+ commands) end every answer with OK.
             _ = try s.expect(profile.matchers("ok"), timeout: timeout("command", 2 * Time.second))
         }
+        try settle()
         return r.captures
     }
 
@@ -474,8 +496,25 @@ public final class FlashTestRunner {
         return found.joined(separator: ", ")
     }
 
+    /// Puts the module into a known state whatever a previous user stored in its flash (RUI3 keeps echo, confirmed
+    /// mode, ADR, data rate and band across reboots), then reads back what the later steps' verdicts rest on.
     private func configure() throws -> String {
+        let s = try s
         var done: [String] = []
+        // Echo: a probe shows whether the module sends commands back. RUI3's ATE toggles it (and stores the
+        // setting), so it is sent only when the echo is on, and the probe repeated to see it off. (Profiles without
+        // an echoOff command are of modules that do not echo; an echo is skipped by the line session anyway.)
+        if let off = profile.command("echoOff"), let probe = profile.command("probe") {
+            s.resetEchoCount()
+            try ask(probe)
+            if s.echoes > 0 {
+                try ask(off)
+                s.resetEchoCount()
+                try ask(probe)
+                guard s.echoes == 0 else { throw StepFailure(message: "the echo stays on after \(off)", expected: "no echo", got: probe) }
+                done.append("echo off (it was on)")
+            }
+        }
         if let regionCommand = profile.commands["setRegion"] {
             guard let code = profile.regions[plan.region] else { throw StepFailure(message: "the profile has no code for region \(plan.region)") }
             try ask(regionCommand.replacingOccurrences(of: "{region}", with: code))
@@ -488,6 +527,12 @@ public final class FlashTestRunner {
         }
         if let adr = profile.command("setADR", ["adr": "0", "adrWord": profile.dialect == .rn2483 ? "off" : "OFF"]) {
             try ask(adr)
+            done.append("ADR off")
+        }
+        // Unconfirmed uplinks: the time on air and the duty-cycle steps count on no acknowledgement and no retry.
+        if let unconfirmed = profile.command("setUnconfirmed") {
+            try ask(unconfirmed)
+            done.append("unconfirmed")
         }
         // Keys: the manifest's, or for a lab board its own DevEUI and a fresh random AppKey (never shown).
         let devEUI = options.manifest?.devEUI ?? result.devEUI ?? "70B3D57ED0000001"
@@ -499,6 +544,20 @@ public final class FlashTestRunner {
         try ask(try need("setAppKey").replacingOccurrences(of: "{appKey}", with: appKey))
         result.devEUI = devEUI
         done.append("DevEUI \(devEUI), JoinEUI \(joinEUI), AppKey \(Redactor.marker)")
+        // Read back: a module that answers OK and keeps another value fails here, not in a later step's timing.
+        var read: [String] = []
+        let values = ["region": profile.regions[plan.region] ?? plan.region, "dr": String(plan.dataRate)]
+        for rb in profile.readBack {
+            var wanted = rb.expect
+            for (k, v) in values { wanted = wanted.replacingOccurrences(of: "{\(k)}", with: v) }
+            let got = try query(rb.command, matchers: [.regex(rb.answer)], describing: rb.answer)
+            let value = got.count > 1 ? got[1] : (got.first ?? "")
+            guard value.caseInsensitiveCompare(wanted) == .orderedSame else {
+                throw StepFailure(message: "the module keeps another \(rb.setting) than it was set to (\(rb.command))", expected: wanted, got: value)
+            }
+            read.append("\(rb.setting) \(value)")
+        }
+        if !read.isEmpty { done.append("read back: " + read.joined(separator: ", ")) }
         return done.joined(separator: ", ")
     }
 
@@ -510,6 +569,15 @@ public final class FlashTestRunner {
         let r = try s.expect(profile.matchers("joined") + profile.matchers("joinFailed") + profile.matchers("error"), timeout: radio(limit))
         guard let line = r.line else { throw StepFailure(message: "no join within \(DurationFormat.human(limit))", expected: profile.patterns["joined"]?.first, got: "nothing") }
         guard r.which < profile.matchers("joined").count else { throw StepFailure(message: "the join failed", expected: profile.patterns["joined"]?.first, got: line.text) }
+        // The join-request spent duty-cycle credit: 23 bytes at the region's lowest data rate, where LoRaMac-node's
+        // examples and this project's emulator join (a module may join faster; the duty-cycle step says so then).
+        // This project's firmware reports every transmission itself (+EVT:TX), the join-request too.
+        if !profile.firmwareConsole, let region = try? RegionID.parse(plan.region).parameters,
+           let lowest = region.uplinkDataRates.filter({ $0.modulation.lora != nil && region.maxApplicationPayload(dr: $0.index) != nil }).map(\.index).min(),
+           var m = region.dataRate(lowest)?.modulation.lora {
+            m.crc = true
+            transmitted.append((sent, AirtimeCalculator.loraUnchecked(m, payloadBytes: 23).nanoseconds, true))
+        }
         try s.drainInput(quiet: 100 * Time.millisecond)
         let boardTime = Int64(Double(line.at - sent) * options.timeScale)
         // Physics: the join-accept comes in RX1 at the earliest, JOIN_ACCEPT_DELAY1 (5 s in every region of RP002-1.0.4)
@@ -583,23 +651,41 @@ public final class FlashTestRunner {
         let bytes = (try? Hex.decode(hex)) ?? []
         if let setPort = profile.command("setPort", ["port": String(port)]) { try ask(setPort) }
         let command = try need("send").replacingOccurrences(of: "{port}", with: String(port)).replacingOccurrences(of: "{hex}", with: hex.uppercased())
+        _ = s.takeEvents()
         let start = s.now
         try s.send(command)
         let accepted = try s.expect(profile.matchers("ok") + profile.matchers("error"), timeout: timeout("command", 2 * Time.second))
         guard let a = accepted.line, accepted.which < profile.matchers("ok").count else {
             throw StepFailure(message: "the send was refused", expected: "accepted", got: accepted.line?.text ?? "nothing")
         }
-        _ = a
         let done = try s.expect(profile.matchers("txDone") + profile.matchers("txFailed"), timeout: radio(timeout("send", 30 * Time.second)))
         guard let d = done.line, done.which < profile.matchers("txDone").count else {
             throw StepFailure(message: "no TX done", expected: profile.patterns["txDone"]?.first, got: done.line?.text ?? "nothing")
         }
+        // What happened in the receive windows decides when the module reports the end: a downlink (its window
+        // and length) or an acknowledgement ends them early, nothing keeps them open until RX2 has timed out.
+        let between = (done.before + s.takeEvents() + [d]).map(\.text)
+        var windows = ObservedWindows(confirmedAck: profile.matchers("confirmedDone").contains { $0.match(d.text) != nil })
+        for line in between {
+            if profile.matchers("acknowledged").contains(where: { $0.match(line) != nil }) { windows.confirmedAck = true }
+            if let c = profile.matchers("downlinkWindow").lazy.compactMap({ $0.match(line) }).first, c.count > 1 { windows.window = Int(c[1]) }
+            if let c = profile.matchers("downlinkPayload").lazy.compactMap({ $0.match(line) }).first, c.count > 2 {
+                windows.downlinkPayloadBytes = c[2].count / 2
+            }
+        }
+        lastWindows = windows
         lastSendStart = start
-        lastSendEnd = d.at
         lastPayloadBytes = bytes.count
+        if !profile.firmwareConsole, let t = try? modelAirtime() { transmitted.append((start, t, false)) }   // the firmware reports its own
+        lastSendAnswered = a.at
+        lastSendEnd = d.at
         return "sent \(bytes.count) bytes on FPort \(port); \(d.text)"
     }
     private var lastSendEnd: Nanoseconds?
+    private var lastSendAnswered: Nanoseconds?
+    /// What this run made the module transmit (session time, time on air, join-request): the duty-cycle model's past.
+    private var transmitted: [(at: Nanoseconds, airtime: Nanoseconds, join: Bool)] = []
+    private var lastWindows = ObservedWindows(confirmedAck: false)
 
     /// `ATC+PAYLOAD=?`: the last payload the radio accepted (long ones continue on further lines).
     private func readPayload() throws -> (UInt8, String) {
@@ -621,9 +707,10 @@ public final class FlashTestRunner {
 
     /// The airtime model's duration for the last uplink: the frame is the payload plus 13 bytes (MHDR, FHDR without
     /// FOpts, FPort, MIC), at the data rate the plan configured.
-    private func modelAirtime() throws -> Nanoseconds {
-        guard let region = try? RegionID.parse(plan.region).parameters, let m = region.dataRate(lastDataRate)?.modulation.lora else {
-            throw StepFailure(message: "DR\(lastDataRate) of \(plan.region) is not a LoRa data rate")
+    private func modelAirtime(dataRate: Int? = nil) throws -> Nanoseconds {
+        let dr = dataRate ?? lastDataRate
+        guard let region = try? RegionID.parse(plan.region).parameters, let m = region.dataRate(dr)?.modulation.lora else {
+            throw StepFailure(message: "DR\(dr) of \(plan.region) is not a LoRa data rate")
         }
         var mod = m
         mod.crc = true
@@ -632,53 +719,215 @@ public final class FlashTestRunner {
 
     private func txTime(tolerance abs: Nanoseconds, relative rel: Double) throws -> String {
         let expected = try modelAirtime()
-        let measured: Nanoseconds
+        var measured: Nanoseconds
         var slack = abs + Int64(rel * Double(expected))
+        var how = ""
         if profile.firmwareConsole {
             let t = try query(try need("fwTxTime"), role: "fwTxTime")
             guard t.count == 3, let a = Int64(t[1]), let b = Int64(t[2]) else { throw StepFailure(message: "unreadable TX times") }
             measured = (b - a) * Time.millisecond
             slack += Time.millisecond   // the firmware's times are whole milliseconds
         } else {
-            guard let start = lastSendStart, let end = lastSendEnd else { throw StepFailure(message: "no uplink to time (run an uplink step first)") }
-            // Command to TX done, in board time, less the receive windows the profile declares.
-            measured = Int64(Double(end - start) * options.timeScale) - profile.receiveWindows
+            guard let start = lastSendStart, let end = lastSendEnd, let answered = lastSendAnswered else {
+                throw StepFailure(message: "no uplink to time (run an uplink step first)")
+            }
+            guard let region = try? RegionID.parse(plan.region).parameters else { throw StepFailure(message: "unknown region \(plan.region)") }
+            // Command to TX done, in board time, less the receive windows as they happened. The transmission began
+            // somewhere between the command and its answer: that answer time is the measurement's own uncertainty.
+            let total = Int64(Double(end - start) * options.timeScale)
+            let uncertainty = Int64(Double(answered - start) * options.timeScale)
+            let candidates = profile.receiveWindows.candidates(lastWindows, region: region, uplinkDataRate: lastDataRate)
+            guard let best = candidates.min(by: { Swift.abs(total - $0.duration - expected) < Swift.abs(total - $1.duration - expected) }) else {
+                throw StepFailure(message: "the profile's receive windows do not apply to DR\(lastDataRate) of \(plan.region)")
+            }
+            measured = total - best.duration
+            slack += uncertainty
+            how = "; receive windows \(best.description) \(DurationFormat.milliseconds(best.duration)) ms, answer time \(DurationFormat.milliseconds(uncertainty)) ms"
         }
-        let text = "\(DurationFormat.milliseconds(measured)) ms against \(DurationFormat.milliseconds(expected)) ms (DR\(lastDataRate), \(lastPayloadBytes + 13)-byte frame)"
+        let text = "\(DurationFormat.milliseconds(measured)) ms against \(DurationFormat.milliseconds(expected)) ms (DR\(lastDataRate), \(lastPayloadBytes + 13)-byte frame)" + how
         guard Swift.abs(measured - expected) <= slack else {
-            throw StepFailure(message: "transmit duration off by more than \(DurationFormat.human(slack))",
+            // Which data rate the time on air fits: a module stuck at another one shows here.
+            var fits = ""
+            if let region = try? RegionID.parse(plan.region).parameters {
+                let others = region.uplinkDataRates.compactMap { dr -> (Int, Nanoseconds)? in
+                    guard dr.modulation.lora != nil, let t = try? modelAirtime(dataRate: dr.index) else { return nil }
+                    return (dr.index, t)
+                }
+                if let near = others.min(by: { Swift.abs($0.1 - measured) < Swift.abs($1.1 - measured) }), near.0 != lastDataRate,
+                   Swift.abs(near.1 - measured) <= slack {
+                    fits = "; it fits DR\(near.0) (\(DurationFormat.milliseconds(near.1)) ms): the module transmits at another data rate than it was set to"
+                }
+            }
+            throw StepFailure(message: "transmit duration off by more than \(DurationFormat.human(slack))" + fits + how,
                               expected: DurationFormat.milliseconds(expected) + " ms", got: DurationFormat.milliseconds(measured) + " ms")
         }
         return text
     }
 
+    /// Sends at `dataRate` until the module refuses for its duty cycle, and compares the refusal with LoRaMac-node's
+    /// time credits as the radio-link model keeps them (1 h of credit once joined, a frame costing its time on air
+    /// times the band's denominator). A module that was transmitting before (a retest without a reboot) may refuse
+    /// at once: with the wait it names (RUI3's `Restricted_Wait_<ms>_ms`) that is its spent credit, not a busy radio.
     private func dutyCycle(dataRate: Int, payloadBytes: Int, attempts: Int) throws -> String {
         let s = try s
         if let dr = profile.command("setDataRate", ["dr": String(dataRate)]) { try ask(dr); lastDataRate = dataRate }
         let hex = String(repeating: "A5", count: payloadBytes)
+        guard let region = try? RegionID.parse(plan.region).parameters, var m = region.dataRate(dataRate)?.modulation.lora else {
+            throw StepFailure(message: "DR\(dataRate) of \(plan.region) is not a LoRa data rate")
+        }
+        m.crc = true
+        let airtime = AirtimeCalculator.loraUnchecked(m, payloadBytes: payloadBytes + 13).nanoseconds
+        // The default channels share one band (EU868: 868.0–868.6 MHz, 1 %): the model's tracker for that band.
+        let frequency = region.defaultChannels.first?.frequencyHz ?? 0
+        var model = DutyCycleTracker(policy: region.dutyCycleEnforced ? .timeCredit : .none, bands: region.subBands, joined: false)
+        let denominator = model.band(for: frequency).map { region.subBands[$0].dutyCycleDenominator } ?? 1
+        let cost = airtime * denominator
         // The last uplink's receive windows may still be open (a busy radio, not the duty cycle): let them close.
-        Thread.sleep(forTimeInterval: Double(profile.receiveWindows + Time.second) / 1e9 / options.timeScale)
+        let windowsClose = Double(profile.receiveWindows.fixed ?? (profile.receiveWindows.rx2Delay + Time.second / 2) + Time.second) / 1e9
+        Thread.sleep(forTimeInterval: windowsClose / options.timeScale)
         try s.drainInput(quiet: 50 * Time.millisecond)
         let busy = profile.matchers("busy")
         let ok = profile.matchers("ok")
         let errors = profile.matchers("error")
-        for i in 1...attempts {
+        let waitLine = profile.matchers("dutyCycleWait")
+        func boardTime(_ t: Nanoseconds) -> Nanoseconds { Int64(Double(t) * options.timeScale) }
+        // From a full band when the port was opened: this run's own join-request and uplinks first.
+        for tx in transmitted {
+            model.joined = !tx.join
+            model.record(frequencyHz: frequency, start: boardTime(tx.at), airtime: tx.airtime)
+        }
+        model.joined = true
+        var accepted = 0
+        var radioBusyRetries = 0
+        var beyondModel = 0
+        var i = 0
+        while i < attempts {
+            i += 1
             if let setPort = profile.command("setPort", ["port": "2"]) { try ask(setPort) }
             let command = try need("send").replacingOccurrences(of: "{port}", with: "2").replacingOccurrences(of: "{hex}", with: hex)
+            let sentAt = s.now
             try s.send(command)
-            let r = try s.expect(busy + ok + errors, timeout: timeout("command", 2 * Time.second))
-            guard let line = r.line else { throw StepFailure(message: "no answer to send \(i)", expected: "accepted or refused", got: "nothing") }
-            if r.which < busy.count {
-                guard i > 1 else {
-                    throw StepFailure(message: "the first send was refused: the radio is busy, not yet the duty cycle", expected: "a transmission", got: line.text)
+            var r = try s.expect(waitLine + busy + ok + errors, timeout: timeout("command", 2 * Time.second))
+            var wait: Nanoseconds?
+            if let l = r.line, r.which < waitLine.count {
+                wait = r.captures.count > 1 ? Int64(r.captures[1]).map { $0 * Time.millisecond } : nil
+                // RUI3 prints the wait, then AT_BUSY_ERROR; Wio-E5's "No band in <ms>ms" is the refusal itself.
+                if let b = busy.firstIndex(where: { $0.match(l.text) != nil }) {
+                    r.which = waitLine.count + b
+                } else {
+                    r = try s.expect(busy + ok + errors, timeout: timeout("command", 2 * Time.second))
+                    r.which += waitLine.count
                 }
-                return "refused on send \(i) (\(line.text)) after \(i - 1) transmissions at DR\(dataRate)"
             }
-            guard r.which < busy.count + ok.count else { throw StepFailure(message: "send \(i) failed", expected: "accepted or duty-cycle refusal", got: line.text) }
+            guard let line = r.line else { throw StepFailure(message: "no answer to send \(i)", expected: "accepted or refused", got: "nothing") }
+            let which = r.which - waitLine.count
+            if which < busy.count {
+                // RUI3 says AT_BUSY_ERROR both for an open receive window and for the duty cycle; only the wait
+                // line tells them apart. Without one, where the profile has one: the radio was busy, try again.
+                if wait == nil && !waitLine.isEmpty {
+                    radioBusyRetries += 1
+                    guard radioBusyRetries <= 3 else {
+                        throw StepFailure(message: "send \(i) refused \(radioBusyRetries) times with no duty-cycle wait: the radio stays busy",
+                                          expected: "a transmission or Restricted_Wait", got: line.text)
+                    }
+                    Thread.sleep(forTimeInterval: windowsClose / options.timeScale)
+                    i -= 1
+                    continue
+                }
+                return try dutyCycleVerdict(refusedOn: i, accepted: accepted, beyondModel: beyondModel, wait: wait, line: line.text, at: boardTime(sentAt),
+                                            model: &model, frequency: frequency, airtime: airtime, cost: cost, dataRate: dataRate)
+            }
+            guard which < busy.count + ok.count else { throw StepFailure(message: "send \(i) failed", expected: "accepted or duty-cycle refusal", got: line.text) }
+            // A frame the model would not have let go yet: the module has more credit than the band gives.
+            if let allowed = model.earliestStart(frequencyHz: frequency, airtime: airtime, now: boardTime(sentAt)).time, allowed > boardTime(sentAt) {
+                beyondModel += 1
+            }
+            model.record(frequencyHz: frequency, start: boardTime(sentAt), airtime: airtime)
+            accepted += 1
             let done = try s.expect(profile.matchers("txDone") + profile.matchers("txFailed"), timeout: radio(timeout("send", 30 * Time.second)))
             guard done.line != nil else { throw StepFailure(message: "no TX done for send \(i)", expected: profile.patterns["txDone"]?.first, got: "nothing") }
         }
-        throw StepFailure(message: "the duty cycle never refused a send", expected: "a refusal within \(attempts) sends at DR\(dataRate)", got: "\(attempts) accepted")
+        let predicted = fullCreditSends(cost: cost)
+        throw StepFailure(message: "the duty cycle never refused a send"
+                          + (beyondModel > 1 ? ": \(accepted) frames of \(DurationFormat.human(airtime)) are more than a full band's credit allows (about \(predicted))" : ""),
+                          expected: "a refusal within \(attempts) sends at DR\(dataRate)", got: "\(accepted) accepted")
+    }
+
+    /// How many frames of credit cost `cost` a band with a full hour of credit sends before it refuses (recharge
+    /// between the sends aside).
+    private func fullCreditSends(cost: Nanoseconds) -> Int { cost > 0 ? Int((Time.hour - 1) / cost) + 1 : Int.max }
+
+    private func dutyCycleVerdict(refusedOn i: Int, accepted: Int, beyondModel: Int, wait: Nanoseconds?, line: String, at t: Nanoseconds,
+                                  model: inout DutyCycleTracker, frequency: Int64, airtime: Nanoseconds, cost: Nanoseconds, dataRate: Int) throws -> String {
+        let what = "refused on send \(i) (\(line)) after \(accepted) transmissions of \(DurationFormat.human(airtime)) at DR\(dataRate)"
+        // The model, from a full hour of credit at the first send of this step: when it would let this frame go.
+        let predictedWait = (model.earliestStart(frequencyHz: frequency, airtime: airtime, now: t).time ?? t) - t
+        // A module with more credit than a band can hold (duty cycle off, another region's band) sends more.
+        if let wait {
+            // The wait names the credit it lacks; the credit it had at the step's start follows from it.
+            let spentBefore = wait - predictedWait
+            // Whole-millisecond waits; the times of the sends as the harness saw them, scaled to the board.
+            let tolerance = cost / 100 + max(Time.second, Int64(0.02e9 * options.timeScale))
+            if spentBefore < -tolerance {
+                throw StepFailure(message: "the module's wait is shorter than a full band's credit allows: it holds more credit than the duty cycle gives",
+                                  expected: "Restricted_Wait ≥ \(DurationFormat.milliseconds(predictedWait)) ms", got: line)
+            }
+            guard spentBefore <= Time.hour + tolerance else {
+                throw StepFailure(message: "the module's wait (\(DurationFormat.human(wait))) is longer than an empty band needs",
+                                  expected: "at most \(DurationFormat.human(cost))", got: line)
+            }
+            if spentBefore <= tolerance {
+                return what + "; wait \(DurationFormat.human(wait)) as the time-credit model predicts (\(DurationFormat.human(predictedWait))) from a full band and this run's transmissions"
+            }
+            return what + "; wait \(DurationFormat.human(wait)): the module had spent \(DurationFormat.human(spentBefore)) more of its band's credit "
+                + "than this run's transmissions account for (it transmitted before: a retest without a reboot), consistent with the time-credit model"
+        }
+        let predicted = fullCreditSends(cost: cost)
+        // One frame of slack: the board's clock and the harness's differ by the latency of each answer.
+        guard beyondModel <= 1 else {
+            throw StepFailure(message: "the module sent \(beyondModel) frames more than a full band's credit allows", expected: "a refusal by about send \(predicted + 1)", got: what)
+        }
+        if predictedWait == 0 {
+            return what + "; a full band allows \(predicted): the module had spent credit before this step (a retest without a reboot)"
+        }
+        return what + "; the time-credit model allows \(predicted) from a full band"
+    }
+}
+
+/// What a stock module's lines said about its receive windows after an uplink.
+struct ObservedWindows: Sendable {
+    /// The end was an acknowledgement's report (`+EVT:SEND_CONFIRMED_OK`).
+    var confirmedAck: Bool
+    /// The window a downlink came in, when the module says.
+    var window: Int?
+    /// The downlink's application payload length, when the module shows it.
+    var downlinkPayloadBytes: Int?
+}
+
+extension ReceiveWindowTiming {
+    /// How long the windows kept the module busy after the end of the uplink, for each reading of what it said:
+    /// a downlink in a known window ends that window with the frame; an acknowledgement without a window may have
+    /// come in either; nothing keeps the module until RX2 has listened for `timeoutSymbols` symbols.
+    func candidates(_ seen: ObservedWindows, region: RegionParameters, uplinkDataRate: Int) -> [(description: String, duration: Nanoseconds)] {
+        if let fixed { return [("as the profile fixes", fixed)] }
+        let rx1DR = region.rx1DataRate(uplinkDR: uplinkDataRate, offset: 0) ?? uplinkDataRate
+        let rx2DR = rx2DataRate ?? region.rx2DataRate
+        func modulation(_ dr: Int) -> LoRaModulation? {
+            guard var m = region.dataRate(dr)?.modulation.lora else { return nil }
+            m.crc = false   // downlinks carry no payload CRC
+            return m
+        }
+        // A downlink frame: MHDR, FHDR (7 bytes without FOpts), FPort and payload when it has one, MIC.
+        let frameBytes = seen.downlinkPayloadBytes.map { 13 + $0 } ?? 12
+        func ending(_ w: Int) -> (String, Nanoseconds)? {
+            guard let m = modulation(w == 1 ? rx1DR : rx2DR) else { return nil }
+            let t = AirtimeCalculator.loraUnchecked(m, payloadBytes: frameBytes).nanoseconds
+            return ("ending with a \(frameBytes)-byte downlink in RX\(w)", (w == 1 ? rx1Delay : rx2Delay) + t)
+        }
+        if let w = seen.window, let e = ending(w) { return [e] }
+        if seen.confirmedAck || seen.downlinkPayloadBytes != nil { return [ending(1), ending(2)].compactMap { $0 } }
+        guard let m = modulation(rx2DR) else { return [] }
+        return [("until RX2 timed out (\(timeoutSymbols) symbols at DR\(rx2DR))", rx2Delay + windowOffset + Int64(timeoutSymbols) * m.symbolNanoseconds)]
     }
 }
 

@@ -34,14 +34,16 @@ public final class AtomicFile {
         let base = (path as NSString).lastPathComponent
         // mkstemp's template: six placeholder letters it replaces with a unique name.
         var template = Array(((dir.isEmpty ? "." : dir) + "/." + base + ".tmp-" + String(repeating: "X", count: 6)).utf8CString)
+        // Made and registered for removal with the signals blocked: a signal in between would leave it behind.
+        var registered: Int32 = -1
         fd = template.withUnsafeMutableBufferPointer { b -> Int32 in
             guard let p = b.baseAddress else { return -1 }
-            return mkstemp(p)
+            return Interruption.createTemporary(p, slot: &registered)
         }
         guard fd >= 0 else { throw InputError("cannot write in its directory: \(String(cString: strerror(errno)))", at: .file(path)) }
         let tmp = template.withUnsafeBufferPointer { b in b.baseAddress.map { String(cString: $0) } ?? "" }
         temporary = tmp
-        slot = Interruption.register(tmp)
+        slot = registered
         // A new file gets the usual mode (0666 less the umask), as a plain create would; an existing one keeps its own.
         if exists { mode = st.st_mode & 0o7777 } else {
             let mask = umask(0)

@@ -31,6 +31,12 @@ public enum Interruption {
         return lh_temp_register(path)
     }
 
+    /// mkstemp and register in one step with SIGINT and SIGTERM blocked: no signal can come between the two.
+    static func createTemporary(_ template: UnsafeMutablePointer<CChar>, slot: inout Int32) -> Int32 {
+        lock.lock(); defer { lock.unlock() }
+        return lh_temp_create(template, &slot)
+    }
+
     static func unregister(_ slot: Int32) {
         lock.lock(); defer { lock.unlock() }
         lh_temp_unregister(slot)

@@ -165,6 +165,8 @@ public final class LineSession {
     public private(set) var restartLine: String?
     public func clearRestart() { restartLine = nil }
     public var redactor = Redactor.keyCommands
+    /// Sees every line as it arrives, whatever is being awaited (the flash-test's account of transmissions).
+    public var onLine: ((Line) -> Void)?
     public let log: SessionLog?
     public private(set) var events: [Line] = []
     /// The last lines from the device (for a failure's diagnosis).
@@ -185,7 +187,15 @@ public final class LineSession {
         let bytes = Array(line.utf8) + lineEnding
         log?.record(">", bytes, at: now, redactor: redactor)
         try transport.write(bytes)
+        awaitingEcho = line
     }
+
+    /// The last command sent, until its echo came or another line did: a module with echo on (RUI3's `ATE`) sends
+    /// the command line back before its answer, and `AT+VER=?`'s echo must not be taken for the version.
+    private var awaitingEcho: String?
+    /// How many command echoes came (and were skipped) in this session: the module's echo is on.
+    public private(set) var echoes = 0
+    public func resetEchoCount() { echoes = 0 }
 
     public func sendRaw(_ bytes: [UInt8]) throws(SerialError) {
         log?.record(">", bytes, at: now, redactor: redactor)
@@ -232,6 +242,7 @@ public final class LineSession {
         let t = now
         let text = String(decoding: pending, as: UTF8.self)
         ready.append(Line(text: text, at: t))
+        onLine?(Line(text: text, at: t))
         recent.append(Line(text: redactor.redact(text), at: t))
         if restartLine == nil, !restartMatchers.isEmpty, restartMatchers.contains(where: { $0.match(text) != nil }) {
             restartLine = redactor.redact(text)
@@ -262,8 +273,14 @@ public final class LineSession {
         while true {
             let left = deadline - now
             guard left > 0, let line = try readLine(timeout: left) else { return (before, nil, -1, []) }
+            // The echo comes before the answer (an event line may come first): skipped once, until the answer.
+            if let echo = awaitingEcho, line.text == echo {
+                awaitingEcho = nil
+                echoes += 1
+                continue
+            }
             for (i, m) in matchers.enumerated() {
-                if let caps = m.match(line.text) { return (before, line, i, caps) }
+                if let caps = m.match(line.text) { awaitingEcho = nil; return (before, line, i, caps) }
             }
             if eventMatchers.contains(where: { $0.match(line.text) != nil }) { events.append(line) } else { before.append(line) }
         }

@@ -21,8 +21,10 @@ public struct DialectProfile: Sendable {
     public var patterns: [String: [String]]
     /// Region names → the dialect's code for them.
     public var regions: [String: String]
-    /// How long the receive windows keep a stock module busy after its transmission (for TX timing).
-    public var receiveWindows: Nanoseconds
+    /// How the receive windows keep a stock module busy after its transmission (for timing its transmission).
+    public var receiveWindows: ReceiveWindowTiming
+    /// Settings `configure` reads back after setting them, each compared with what the plan asked for.
+    public var readBack: [ReadBack] = []
     /// A flashing command with `{port}` and `{firmware}`, and its timeout.
     public var flashCommand: String?
     public var flashTimeout: Nanoseconds
@@ -64,7 +66,7 @@ public struct DialectProfile: Sendable {
 
     public static func parse(_ doc: DocumentNode, file: String) throws(InputError) -> DialectProfile {
         try doc.allowOnly(["name", "description", "source", "dialect", "firmwareConsole", "serial", "lineEnding", "timeouts", "commands",
-                           "patterns", "regions", "receiveWindows", "flash", "secrets", "resetLine"])
+                           "patterns", "regions", "receiveWindows", "flash", "secrets", "resetLine", "readBack"])
         let dialectNode = try doc.require("dialect")
         guard let dialect = Dialect(rawValue: try dialectNode.string()) else {
             throw dialectNode.error("dialect is one of " + Dialect.allCases.map(\.rawValue).joined(separator: ", "))
@@ -130,8 +132,17 @@ public struct DialectProfile: Sendable {
                               source: try doc.optional("source")?.string() ?? "", dialect: dialect,
                               firmwareConsole: try doc.optional("firmwareConsole")?.bool() ?? false, serial: serial, lineEnding: ending,
                               timeouts: timeouts, commands: commands, patterns: patterns, regions: regions,
-                              receiveWindows: try doc.optional("receiveWindows")?.duration() ?? 0, flashCommand: flash,
+                              receiveWindows: try ReceiveWindowTiming.parse(try doc.optional("receiveWindows")), flashCommand: flash,
                               flashTimeout: flashTimeout, secrets: secrets, file: file)
+        if let list = try doc.optional("readBack") {
+            for n in try list.array() {
+                try n.allowOnly(["setting", "command", "answer", "expect"])
+                let answer = try n.require("answer").string()
+                if let problem = Matcher.validRegex(answer) { throw try n.require("answer").error(problem) }
+                profile.readBack.append(ReadBack(setting: try n.require("setting").string(), command: try n.require("command").string(),
+                                                 answer: answer, expect: try n.require("expect").string()))
+            }
+        }
         // resetLine: {line: dtr, pulse: 100ms}
         if let r = try doc.optional("resetLine") {
             try r.allowOnly(["line", "pulse"])
@@ -142,4 +153,47 @@ public struct DialectProfile: Sendable {
         }
         return profile
     }
+}
+
+/// When a stock module reports the end of a transmission: after its receive windows. The harness takes them off
+/// the time from the send command to that report to get the time on air.
+public struct ReceiveWindowTiming: Sendable, Equatable {
+    /// RX1 opens this long after the end of the uplink (RECEIVE_DELAY1; the join-accept's RxDelay once joined).
+    public var rx1Delay: Nanoseconds = Time.second
+    /// RX2 opens this long after the end of the uplink (RECEIVE_DELAY2).
+    public var rx2Delay: Nanoseconds = 2 * Time.second
+    /// A window with no preamble closes after this many symbols at its data rate, counted from `windowOffset`
+    /// after its delay (LoRaMac-node's RegionCommonComputeRxWindowParameters: the window opens a little late or
+    /// early around the expected preamble, and the radio takes its wake-up time).
+    public var timeoutSymbols = 8
+    public var windowOffset: Nanoseconds = 0
+    /// RX2's data rate; nil: the region's.
+    public var rx2DataRate: Int?
+    /// Older profiles: one fixed duration, whatever happened in the windows.
+    public var fixed: Nanoseconds?
+
+    public init() {}
+
+    /// `receiveWindows: 2262ms` (fixed) or `{rx1Delay: 1s, rx2Delay: 2s, timeoutSymbols: 8, rx2DataRate: 0}`.
+    public static func parse(_ node: DocumentNode?) throws(InputError) -> ReceiveWindowTiming {
+        var w = ReceiveWindowTiming()
+        guard let node else { w.fixed = 0; return w }
+        guard node.isMapping else { w.fixed = try node.duration(); return w }
+        try node.allowOnly(["rx1Delay", "rx2Delay", "timeoutSymbols", "windowOffset", "rx2DataRate"])
+        if let v = try node.optional("windowOffset") { w.windowOffset = try v.duration() }
+        if let v = try node.optional("rx1Delay") { w.rx1Delay = try v.duration() }
+        if let v = try node.optional("rx2Delay") { w.rx2Delay = try v.duration() }
+        if let v = try node.optional("timeoutSymbols") { w.timeoutSymbols = try v.int(in: 1...1023) }
+        if let v = try node.optional("rx2DataRate") { w.rx2DataRate = try v.int(in: 0...15) }
+        return w
+    }
+}
+
+/// One setting `configure` reads back: the query, the answer's pattern (its first group is the value) and the
+/// value expected (with `{region}`, `{dr}` filled from the plan).
+public struct ReadBack: Sendable, Equatable {
+    public var setting: String
+    public var command: String
+    public var answer: String
+    public var expect: String
 }

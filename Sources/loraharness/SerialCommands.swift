@@ -43,11 +43,16 @@ struct EmulateCommand: ParsableCommand {
 
             Faults (--fault, comma-separated): drop=P and garble=P (each byte written), stall=N@DURATION (silent for \
             DURATION after N commands), disconnect=N (the line drops after N commands), reboot=N (resets halfway \
-            through the answer to command N+1), silent.
+            through the answer to command N+1), txDR=N (the radio transmits at DR N whatever it was told and \
+            reports), ignoreDR (answers OK to a data-rate command and keeps the old one), noDutyCycle, silent.
+
+            Stored settings (--stored, comma-separated): what a previous user left in the board's flash, as a \
+            retest meets it: echo=1, confirmed=1, adr=1, dr=N, region=NAME.
 
             Examples:
               loraharness emulate --profile occupancy-rak3172 --kind bay --time-scale 100
               loraharness emulate --profile rn2483 --fault garble=0.05
+              loraharness emulate --profile rak3172-rui3 --stored echo=1,confirmed=1,dr=3
             """
     )
     @Option(help: "The dialect profile (a name in hardware/profiles, or a file).") var profile: String = "occupancy-rak3172"
@@ -59,6 +64,7 @@ struct EmulateCommand: ParsableCommand {
     @Option(help: "Seed.") var seed: UInt64 = 1
     @Option(help: "The board's DevEUI (16 hex digits): boards of a jig each have their own.") var devEui: String = "70B3D57ED0001234"
     @Option(help: "The board's UART rate: a harness at another rate reads garbage (default: any).") var baud: Int?
+    @Option(help: "Settings a previous user stored in the board, e.g. echo=1,confirmed=1,adr=1,dr=3.") var stored: String?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -76,6 +82,7 @@ struct EmulateCommand: ParsableCommand {
         o.devEUI = try parseArgument(devEui, option: "--dev-eui") { (s: String) throws(InputError) in try EUI64(hex: s) }
         o.baud = baud
         if let fault { o.faults = try parseArgument(fault, option: "--fault", EmulatorFaults.parse) }
+        if let stored { o.stored = try parseArgument(stored, option: "--stored", StoredSettings.parse) }
         let emulator: Emulator
         do { emulator = try Emulator(options: o) } catch { throw InputError(error.description) }
         StandardStreams.out("\(emulator.path)\n")

@@ -48,7 +48,7 @@ func runPlan(_ plan: String, on e: Emulator, profile: String? = nil, timeScale: 
         let payload = try #require(r.steps.first { $0.name == "bay_state payload" })
         #expect(payload.detail.contains("\"occupied\":true") && payload.detail.hasSuffix("bit-exact"))
         let duty = try #require(r.steps.last)
-        #expect(duty.detail.hasPrefix("refused on send"))
+        #expect(duty.detail.hasPrefix("refused on send") && duty.detail.contains("as the time-credit model predicts"), "\(duty.detail)")
     }
 
     @Test func gatePlanPassesOnTheEmulator() throws {
