@@ -66,10 +66,11 @@ let package = Package(
         .target(name: "CPty", path: "Sources/CPty"),
         .target(name: "Serial", dependencies: ["HarnessCore", "CLibSerialPort", "CPty"], swiftSettings: optimised),
         // Emulator: a simulated board on a pseudo-terminal, speaking a profile's dialect.
-        .target(name: "Emulator", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Codecs", "Serial", "CFirmware"],
+        .target(name: "Emulator", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Codecs", "Serial", "CFirmware", "Traces"],
                 swiftSettings: optimised),
         // FlashTest: plans and their runner against a board (real or emulated), JUnit, production logs.
-        .target(name: "FlashTest", dependencies: ["HarnessCore", "RadioLink", "Codecs", "Serial"], swiftSettings: optimised),
+        .target(name: "FlashTest", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Codecs", "Serial", "Traces"],
+                swiftSettings: optimised),
         // Traces: readers (packet-forwarder, The Things Stack, ChirpStack, pcap/pcapng, session logs; gzip), the validation
         // pipeline, writers, the Semtech UDP virtual gateway.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -103,7 +104,7 @@ let package = Package(
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Network", "Device", "Codecs", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "Codecs", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "HarnessCore"]),
-        .testTarget(name: "FlashTestTests", dependencies: ["FlashTest", "Emulator", "Serial", "Codecs", "HarnessCore"]),
+        .testTarget(name: "FlashTestTests", dependencies: ["FlashTest", "Emulator", "Serial", "Codecs", "HarnessCore", "RadioLink"]),
         .testTarget(name: "CLITests", dependencies: ["loraharness", "HarnessCore", "TestSupport"]),
     ]
 )

@@ -38,6 +38,12 @@ public struct UplinkAir: Sendable {
     public var spreadingFactor: Int
     public var bandwidth: LoRaBandwidth
     public var txPowerdBm: Double
+
+    public init(start: Nanoseconds, airtime: Nanoseconds, frequencyHz: Int64, dataRate: Int, spreadingFactor: Int,
+                bandwidth: LoRaBandwidth, txPowerdBm: Double) {
+        self.start = start; self.airtime = airtime; self.frequencyHz = frequencyHz; self.dataRate = dataRate
+        self.spreadingFactor = spreadingFactor; self.bandwidth = bandwidth; self.txPowerdBm = txPowerdBm
+    }
 }
 
 /// How a device joins.

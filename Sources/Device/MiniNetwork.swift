@@ -6,6 +6,15 @@ import RadioLink
 /// The network side for a single device's run: it answers join-requests with real join-accepts, acknowledges
 /// confirmed uplinks, and sends scripted MAC commands and downlinks in RX1 (or RX2). The fleet's network server
 /// grows from it. The link is perfect unless losses are asked for.
+/// What the network made of one uplink.
+public enum UplinkVerdict: Sendable, Equatable {
+    case joinAccepted(devEUI: EUI64, devNonce: UInt16, devAddr: DevAddr)
+    case joinRefused(devEUI: EUI64, reason: String)
+    case data(devAddr: DevAddr, fcnt: UInt32, fport: UInt8?, payload: [UInt8], confirmed: Bool, repeated: Bool)
+    case dataRefused(devAddr: DevAddr, reason: String)
+    case other(String)
+}
+
 public final class MiniNetwork: Air {
     public struct Scripted: Sendable {
         public var at: Nanoseconds
@@ -49,6 +58,15 @@ public final class MiniNetwork: Air {
     /// What the network saw and did, for tests and the timeline.
     public private(set) var log: [(Nanoseconds, String)] = []
     public private(set) var uplinksReceived = 0
+    /// Each uplink's verdict, as it is made.
+    public var onVerdict: ((UplinkVerdict) -> Void)?
+
+    /// The device index a DevEUI was registered under.
+    public func device(devEUI: EUI64) -> Int? { deviceEUI.first { $0.value == devEUI }?.key }
+    /// The device index holding a session at this address.
+    public func device(devAddr: DevAddr) -> Int? { sessions.first { $0.value.devAddr == devAddr }?.key }
+    /// The last uplink frame counter accepted from a device.
+    public func lastFCntUp(device: Int) -> UInt32? { sessions[device]?.fcntUp }
 
     public init(region: RegionParameters, netID: UInt32 = 0x000013, seed: UInt64 = 1) {
         self.region = region
@@ -77,12 +95,17 @@ public final class MiniNetwork: Air {
             return
         }
         let end = tx.start + tx.airtime
-        guard let phy = try? FrameDecoder.decode(frame) else { return }
+        guard let phy = try? FrameDecoder.decode(frame) else { onVerdict?(.other("not a LoRaWAN frame")); return }
         switch phy {
         case .joinRequest(let jr):
-            guard let key = appKeys[jr.devEUI], JoinCodec.verifyRequest(frame, appKey: CryptoKey(key)).valid else { return }
+            guard let key = appKeys[jr.devEUI] else { onVerdict?(.joinRefused(devEUI: jr.devEUI, reason: "unknown DevEUI")); return }
+            guard JoinCodec.verifyRequest(frame, appKey: CryptoKey(key)).valid else {
+                onVerdict?(.joinRefused(devEUI: jr.devEUI, reason: "the MIC does not verify with the AppKey"))
+                return
+            }
             if usedNonces[jr.devEUI, default: []].contains(jr.devNonce) {
                 log.append((end, "join-request with a used DevNonce \(jr.devNonce) refused"))
+                onVerdict?(.joinRefused(devEUI: jr.devEUI, reason: "DevNonce \(jr.devNonce) was used before"))
                 return
             }
             usedNonces[jr.devEUI, default: []].insert(jr.devNonce)
@@ -96,11 +119,17 @@ public final class MiniNetwork: Air {
             guard let bytes = try? JoinCodec.encodeAccept(accept, appKey: CryptoKey(key)) else { return }
             queue(device: device, frame: bytes, uplinkDR: tx.dataRate, window: answerInRX2 ? 2 : 1)
             log.append((end, "join-request DevNonce \(jr.devNonce) accepted as \(addr)"))
+            onVerdict?(.joinAccepted(devEUI: jr.devEUI, devNonce: jr.devNonce, devAddr: addr))
         case .data(let f):
-            guard var s = sessions[device], f.devAddr == s.devAddr,
-                  let fcnt = FCnt.reconstruct(f.fcnt, last: s.fcntUp).value,
+            guard var s = sessions[device], f.devAddr == s.devAddr else {
+                log.append((end, "uplink not accepted (address)"))
+                onVerdict?(.dataRefused(devAddr: f.devAddr, reason: "no session at this DevAddr"))
+                return
+            }
+            guard let fcnt = FCnt.reconstruct(f.fcnt, last: s.fcntUp).value,
                   let opened = try? DataFrameCodec.open(frame, frame: f, fcnt: fcnt, keys: s.keys), opened.micValid else {
                 log.append((end, "uplink not accepted (MIC or address)"))
+                onVerdict?(.dataRefused(devAddr: f.devAddr, reason: "the MIC does not verify with the session's NwkSKey (FCnt \(f.fcnt))"))
                 return
             }
             uplinksReceived += 1
@@ -118,6 +147,7 @@ public final class MiniNetwork: Air {
                 sendDown(device: device, ack: confirmed, uplinkDR: tx.dataRate)
             }
             log.append((end, "uplink FCnt \(fcnt)\(repeated ? " (repeated)" : "") received"))
+            onVerdict?(.data(devAddr: f.devAddr, fcnt: fcnt, fport: f.fport, payload: opened.payload, confirmed: confirmed, repeated: repeated))
         default:
             break
         }

@@ -29,6 +29,9 @@ public struct EmulatorFaults: Sendable, Equatable {
     public var ignoreDataRate = false
     /// The board keeps no duty cycle (a firmware with it switched off, a test build).
     public var noDutyCycle = false
+    /// Each data uplink's MIC is wrong on air (a wrong session key, a corrupting radio path): only a receiver can
+    /// tell (through a bench gateway, `gateway`).
+    public var badMIC = false
     public init() {}
 
     /// `drop=0.01,garble=0.02,stall=3@5s,disconnect=10,reboot=4,silent`.
@@ -52,6 +55,7 @@ public struct EmulatorFaults: Sendable, Equatable {
             case "silent": f.silent = true
             case "ignoreDR": f.ignoreDataRate = true
             case "noDutyCycle": f.noDutyCycle = true
+            case "badMIC": f.badMIC = true
             case "txDR":
                 guard kv.count == 2, let v = Int(kv[1]), (0...15).contains(v) else { throw InputError("'\(part)': txDR=N, a data rate 0…15") }
                 f.txDataRate = v
@@ -62,7 +66,7 @@ public struct EmulatorFaults: Sendable, Equatable {
                 f.stallAfter = n
                 f.stallFor = try DurationFormat.parse(p[1])
             default:
-                throw InputError("unknown fault '\(kv[0])'; faults: drop=P, garble=P, stall=N@DURATION, disconnect=N, reboot=N, txDR=N, ignoreDR, noDutyCycle, silent")
+                throw InputError("unknown fault '\(kv[0])'; faults: drop=P, garble=P, stall=N@DURATION, disconnect=N, reboot=N, txDR=N, ignoreDR, noDutyCycle, badMIC, silent")
             }
         }
         return f
@@ -118,9 +122,20 @@ public struct EmulatorOptions: Sendable {
     public var baud: Int?
     /// Settings a previous user left in the board's flash.
     public var stored = StoredSettings()
+    /// Transmit through a bench gateway to this network server (Semtech UDP) instead of the built-in mini network.
+    public var gateway: (host: String, port: UInt16)?
     /// Virtual time 0 (for generated traffic).
     public var startUnixSeconds: Int64 = 1_774_224_000
     public init(profile: DialectProfile) { self.profile = profile }
+
+    /// `udp:HOST:PORT`.
+    public static func parseGateway(_ text: String) throws(InputError) -> (host: String, port: UInt16) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, parts[0] == "udp", !parts[1].isEmpty, let port = UInt16(parts[2]), port > 0 else {
+            throw InputError("'\(text)': the network server is udp:HOST:PORT, e.g. udp:127.0.0.1:1700")
+        }
+        return (parts[1], port)
+    }
 }
 
 /// A board on a pseudo-terminal: the simulated device (the firmware in the loop for this project's sensor, a
@@ -152,6 +167,15 @@ public final class Emulator: @unchecked Sendable {
         pty = try PseudoTerminal()
         rng = SeededRandom.stream(seed: options.seed, 0xE0)
         device = EmulatedDevice(options: options)
+        if let g = options.gateway {
+            do {
+                let air = try GatewayAir(host: g.host, port: g.port, eui: options.devEUI.bigEndianBytes.map { $0 ^ 0xFF })
+                air.corruptMIC = options.faults.badMIC
+                device.gatewayAir = air
+            } catch {
+                throw SerialError(.notFound, port: "udp:\(g.host):\(g.port)", transport: "udp", error.message)
+            }
+        }
         switch options.profile.dialect {
         case .rui3: dialect = RUI3Dialect()
         case .wioE5: dialect = WioE5Dialect()
@@ -207,6 +231,7 @@ public final class Emulator: @unchecked Sendable {
         while isRunning && !disconnected && !Interruption.requested {
             if let end, DispatchTime.now().uptimeNanoseconds >= end { break }
             let t = now
+            device.gatewayAir?.service()
             device.advance(to: t)
             flushScheduled(upTo: t)
             // Sleep until the next thing the board has to do, or input.
@@ -324,6 +349,8 @@ final class EmulatedDevice {
     var port: UInt8 = 1
     var mac: ClassAMAC?
     let network: MiniNetwork
+    /// When set, the board's air: a bench gateway and the network server behind it.
+    var gatewayAir: GatewayAir?
     var firmware: FirmwareDevice?
     var joining = false
     var joinAttempts = 0
@@ -398,7 +425,7 @@ final class EmulatedDevice {
         let m = ClassAMAC(device: 0, activation: activation, settings: s, seed: options.seed, devNonce: devNonce)
         if let carried = mac?.tracker ?? carriedDutyCycle { m.continueDutyCycle(carried) }
         network.register(device: 0, activation: activation)
-        m.air = network
+        m.air = gatewayAir ?? network
         m.onTxDone = { [unowned self] start, end in firmware?.txDone(start: start, end: end, at: end) }
         m.onApplicationDownlink = { [unowned self] p, bytes in
             lastDownlink = (p, bytes)

@@ -29,6 +29,9 @@ public enum PlanStep: Sendable {
     /// A program that cuts and restores the board's power (a USB hub's port, a relay), run with the port closed;
     /// the port is opened again (a USB board comes back as its port reappears) within the timeout.
     case powerCycle(command: String, timeout: Nanoseconds)
+    /// Through the bench gateway (`--gateway`): a downlink queued for the board's next uplink, which the step sends;
+    /// the board must report the downlink's port and payload.
+    case downlink(port: UInt8, payload: [UInt8])
 }
 
 public struct NamedStep: Sendable {
@@ -63,7 +66,7 @@ public struct FlashTestPlan: Sendable {
     public static func parse(_ doc: DocumentNode, file: String) throws(InputError) -> FlashTestPlan {
         try doc.allowOnly(["name", "description", "profile", "region", "dataRate", "steps"])
         var steps: [NamedStep] = []
-        let known = ["flash", "boot", "identity", "configure", "join", "sensor", "uplink", "txTime", "dutyCycle", "command", "powerCycle"]
+        let known = ["flash", "boot", "identity", "configure", "join", "sensor", "uplink", "txTime", "dutyCycle", "command", "powerCycle", "downlink"]
         for n in try doc.require("steps").array() {
             let kindNode = try n.require("step")
             let kind = try kindNode.string()
@@ -133,6 +136,12 @@ public struct FlashTestPlan: Sendable {
             case "powerCycle":
                 try n.allowOnly(["step", "name", "command", "timeout"])
                 step = .powerCycle(command: try n.require("command").string(), timeout: try n.optional("timeout")?.duration() ?? 30 * Time.second)
+            case "downlink":
+                try n.allowOnly(["step", "name", "port", "payload"])
+                let payloadNode = try n.require("payload")
+                let bytes: [UInt8]
+                do { bytes = try Hex.decode(try payloadNode.string()) } catch { throw payloadNode.error(error.message) }
+                step = .downlink(port: UInt8(try n.optional("port")?.int(in: 1...223) ?? 3), payload: bytes)
             default:
                 throw kindNode.error("unknown step '\(kind)'; steps: " + known.joined(separator: ", "))
             }

@@ -1,6 +1,8 @@
 import Codecs
 import Foundation
+import Device
 import HarnessCore
+import LoRaWAN
 import RadioLink
 import Serial
 
@@ -54,6 +56,10 @@ public struct FlashTestOptions: Sendable {
     public var seed: UInt64 = 1
     /// When a board answers with garbage, try the common baud rates and name the one it answers at.
     public var probeBaud = false
+    /// The harness as the network server of a bench gateway: joins are answered and uplinks checked on air.
+    public var gateway: BenchGateway?
+    /// How long the join step waits for the gateway's first PULL_DATA (a forwarder's keepalive is 10 s by default).
+    public var gatewayWait: Nanoseconds = 12 * Time.second
     public init() {}
 }
 
@@ -348,6 +354,8 @@ public final class FlashTestRunner {
             return try dutyCycle(dataRate: dr, payloadBytes: bytes, attempts: attempts)
         case .powerCycle(let command, let t):
             return try powerCycle(command: command, timeout: t)
+        case .downlink(let port, let payload):
+            return try downlink(port: port, payload: payload)
         case .command(let send, let expect, let t):
             let s = try s
             try s.send(send)
@@ -544,6 +552,13 @@ public final class FlashTestRunner {
         try ask(try need("setAppKey").replacingOccurrences(of: "{appKey}", with: appKey))
         result.devEUI = devEUI
         done.append("DevEUI \(devEUI), JoinEUI \(joinEUI), AppKey \(Redactor.marker)")
+        if let g = options.gateway {
+            guard let d = try? EUI64(hex: devEUI), let j = try? EUI64(hex: joinEUI), let k = try? AES128Key(bytes: Hex.decode(appKey)) else {
+                throw StepFailure(message: "the keys do not read as EUIs and an AES-128 key")
+            }
+            g.register(devEUI: d, joinEUI: j, appKey: k)
+            gatewayEUI = d
+        }
         // Read back: a module that answers OK and keeps another value fails here, not in a later step's timing.
         var read: [String] = []
         let values = ["region": profile.regions[plan.region] ?? plan.region, "dr": String(plan.dataRate)]
@@ -563,11 +578,28 @@ public final class FlashTestRunner {
 
     private func join(timeout t: Nanoseconds?) throws -> String {
         let s = try s
+        // Through a bench gateway the join-accept needs the way down, which the gateway's PULL_DATA opens.
+        if let g = options.gateway, !g.waitForDownlinkPath(timeout: options.gatewayWait) {
+            throw StepFailure(message: "no packet forwarder has sent PULL_DATA to \(g.address) within \(DurationFormat.human(options.gatewayWait)): "
+                              + "the join-accept has no way to the gateway "
+                              + "(check the forwarder's server_address, serv_port_down and that it runs)", expected: "PULL_DATA", got: "nothing")
+        }
         let sent = s.now
         try s.send(try need("join"))
         let limit = t ?? timeout("join", 60 * Time.second)
         let r = try s.expect(profile.matchers("joined") + profile.matchers("joinFailed") + profile.matchers("error"), timeout: radio(limit))
-        guard let line = r.line else { throw StepFailure(message: "no join within \(DurationFormat.human(limit))", expected: profile.patterns["joined"]?.first, got: "nothing") }
+        guard let line = r.line else {
+            // Through a bench gateway, what it made of the board's join-requests says why.
+            var why = ""
+            if let g = options.gateway {
+                let refusals = g.heard(since: gatewaySince(sent)).compactMap { u -> String? in
+                    if case .joinRefused(let e, let reason) = u.verdict, e == gatewayEUI { return reason }
+                    return nil
+                }
+                why = refusals.isEmpty ? "; the bench gateway heard no join-request from it" : "; the bench gateway refused its join-request: " + (refusals.last ?? "")
+            }
+            throw StepFailure(message: "no join within \(DurationFormat.human(limit))" + why, expected: profile.patterns["joined"]?.first, got: "nothing")
+        }
         guard r.which < profile.matchers("joined").count else { throw StepFailure(message: "the join failed", expected: profile.patterns["joined"]?.first, got: line.text) }
         // The join-request spent duty-cycle credit: 23 bytes at the region's lowest data rate, where LoRaMac-node's
         // examples and this project's emulator join (a module may join faster; the duty-cycle step says so then).
@@ -594,7 +626,27 @@ public final class FlashTestRunner {
                                   expected: "at least \(DurationFormat.human(earliest))", got: DurationFormat.human(boardTime))
             }
         }
-        return String(format: "joined %.2f s after the command (board time): %@", Double(boardTime) / 1e9, line.text)
+        var through = ""
+        if let g = options.gateway {
+            // The board must have joined through the bench gateway: its join-request heard, verified, answered.
+            let mine = g.heard(since: gatewaySince(sent)).filter {
+                if case .joinAccepted(let e, _, _) = $0.verdict { return e == gatewayEUI }
+                if case .joinRefused(let e, _) = $0.verdict { return e == gatewayEUI }
+                return false
+            }
+            guard let accepted = mine.last(where: { if case .joinAccepted = $0.verdict { return $0.answered != nil }; return false }),
+                  case .joinAccepted(_, let nonce, let addr) = accepted.verdict else {
+                let refusals = mine.compactMap { u -> String? in if case .joinRefused(_, let why) = u.verdict { return why }; return nil }
+                throw StepFailure(message: "the board says it joined, but the bench gateway answered no join-request from it"
+                                  + (refusals.isEmpty ? " (it heard none)" : ": " + refusals.joined(separator: "; ")),
+                                  expected: "a join-request answered through PULL_RESP", got: line.text)
+            }
+            gatewayAddr = addr
+            gatewayFCnt = nil
+            through = String(format: "; through the bench gateway: join-request DevNonce %d at %@, join-accept sent for RX1, DevAddr %@",
+                             Int(nonce), accepted.dataRateText, addr.description)
+        }
+        return String(format: "joined %.2f s after the command (board time): %@", Double(boardTime) / 1e9, line.text) + through
     }
 
     private func sensor(detect: Bool?, vehicle: String?) throws -> String {
@@ -615,6 +667,7 @@ public final class FlashTestRunner {
     private func uplink(expect: [String: String], payloadHex: String?, port: UInt8) throws -> String {
         let s = try s
         if profile.firmwareConsole && payloadHex == nil {
+            let uplinkStart = s.now
             try ask(try need("fwSendState"))
             // The state report goes out when the radio allows; other messages (the boot message after a join, a
             // heartbeat) may go first: read back each transmission's payload until it is the state report.
@@ -644,7 +697,7 @@ public final class FlashTestRunner {
             guard reference == bytes else {
                 throw StepFailure(message: "the firmware's bytes differ from the reference encoder's", expected: Hex.encode(reference, uppercase: true), got: hex)
             }
-            return "FPort \(fport) \(hex) = \(json.compact), bit-exact"
+            return "FPort \(fport) \(hex) = \(json.compact), bit-exact" + (try checkOnAir(since: uplinkStart, port: fport, payload: bytes))
         }
         // A stock module: the plan's payload through the send command, then its TX done.
         let hex = payloadHex ?? "01"
@@ -679,10 +732,113 @@ public final class FlashTestRunner {
         if !profile.firmwareConsole, let t = try? modelAirtime() { transmitted.append((start, t, false)) }   // the firmware reports its own
         lastSendAnswered = a.at
         lastSendEnd = d.at
-        return "sent \(bytes.count) bytes on FPort \(port); \(d.text)"
+        let onAir = try checkOnAir(since: start, port: port, payload: bytes)
+        return "sent \(bytes.count) bytes on FPort \(port); \(d.text)" + onAir
     }
     private var lastSendEnd: Nanoseconds?
     private var lastSendAnswered: Nanoseconds?
+    /// The bench gateway's view of this board: its DevEUI, the DevAddr it joined with, the last FCnt heard.
+    private var gatewayEUI: EUI64?
+    private var gatewayAddr: DevAddr?
+    private var gatewayFCnt: UInt32?
+    /// The gateway's clock for a session time (the gateway and the session each count from their own start).
+    private func gatewaySince(_ t: Nanoseconds) -> Nanoseconds {
+        guard let g = options.gateway, let s = session else { return 0 }
+        return g.now - (s.now - t) - 100 * Time.millisecond
+    }
+
+    /// The uplink the bench gateway heard after `since` (session time) from this board: MIC, FCnt, FPort and the
+    /// decrypted payload checked, and the data rate it came at; a description for the step's detail.
+    private func checkOnAir(since: Nanoseconds, port: UInt8?, payload: [UInt8]) throws -> String {
+        guard let g = options.gateway else { return "" }
+        guard let addr = gatewayAddr else { throw StepFailure(message: "no join through the bench gateway before this uplink (run a join step first)") }
+        func mine(_ u: AirUplink) -> Bool {
+            switch u.verdict {
+            case .data(let a, _, _, _, _, _), .dataRefused(let a, _): return a == addr
+            default: return false
+            }
+        }
+        // The packet forwarder sends it as soon as it is received: well within a second of the board's TX done.
+        // The one carrying this payload (a board may send others meanwhile: this project's firmware its boot
+        // message), else the last one refused or heard.
+        _ = g.wait(since: gatewaySince(since), timeout: Time.second) { u in
+            if case .data(_, _, _, let p, _, _) = u.verdict { return mine(u) && p == payload }
+            if case .dataRefused = u.verdict { return mine(u) }
+            return false
+        }
+        let heard = g.heard(since: gatewaySince(since)).filter(mine)
+        guard let u = heard.first(where: { if case .data(_, _, _, let p, _, _) = $0.verdict { return p == payload }; return false })
+                ?? heard.last(where: { if case .dataRefused = $0.verdict { return true }; return false }) ?? heard.last else {
+            throw StepFailure(message: "the bench gateway heard no uplink from \(addr)", expected: "an uplink from \(addr)", got: "nothing")
+        }
+        switch u.verdict {
+        case .dataRefused(_, let why):
+            throw StepFailure(message: "the uplink heard by the bench gateway does not verify: \(why)", expected: "a valid MIC", got: Hex.encode(u.bytes, uppercase: true))
+        case .data(_, let fcnt, let fport, let decrypted, _, let repeated):
+            // Strictly increasing (the board may have sent others between two checked uplinks), never repeated.
+            if let last = gatewayFCnt, fcnt <= last || repeated {
+                throw StepFailure(message: "the frame counter did not advance", expected: "more than \(last)", got: String(fcnt))
+            }
+            gatewayFCnt = fcnt
+            if let port, fport != port {
+                throw StepFailure(message: "the uplink came on another FPort", expected: String(port), got: fport.map(String.init) ?? "none")
+            }
+            guard decrypted == payload else {
+                throw StepFailure(message: "the payload decrypted from the air differs from what was sent",
+                                  expected: Hex.encode(payload, uppercase: true), got: Hex.encode(decrypted, uppercase: true))
+            }
+            // The data rate on air, from the gateway's report: a module stuck at another one shows here directly.
+            guard let region = try? RegionID.parse(plan.region).parameters, let m = region.dataRate(lastDataRate)?.modulation.lora else { return "" }
+            let planned = "SF\(m.spreadingFactor)BW\(Int(m.bandwidth.hertz / 1000))"
+            guard u.dataRateText == planned else {
+                throw StepFailure(message: "the uplink came at \(u.dataRateText), not DR\(lastDataRate)'s \(planned)", expected: planned, got: u.dataRateText)
+            }
+            var mod = m
+            mod.crc = true
+            let onAir = AirtimeCalculator.loraUnchecked(mod, payloadBytes: u.bytes.count).nanoseconds
+            lastOnAir = onAir
+            return "; on air: FCnt \(fcnt), FPort \(fport.map(String.init) ?? "none"), MIC valid, payload as sent, \(planned) "
+                + "\(u.codingRate ?? "4/5") \(u.bytes.count) bytes (\(DurationFormat.milliseconds(onAir)) ms on air)"
+        default:
+            return ""
+        }
+    }
+    private var lastOnAir: Nanoseconds?
+
+    /// A downlink through the bench gateway: queued for the board's next uplink, which this step sends; the
+    /// board must report its port and payload.
+    private func downlink(port: UInt8, payload: [UInt8]) throws -> String {
+        guard let g = options.gateway, let eui = gatewayEUI else {
+            throw StepFailure(message: "a downlink step needs --gateway (the bench gateway sends it) and a configure step before it")
+        }
+        let s = try s
+        g.queueDownlink(devEUI: eui, port: port, payload: payload)
+        let command = try need("send").replacingOccurrences(of: "{port}", with: "2").replacingOccurrences(of: "{hex}", with: "01")
+        if let setPort = profile.command("setPort", ["port": "2"]) { try ask(setPort) }
+        _ = s.takeEvents()
+        let start = s.now
+        try s.send(command)
+        let accepted = try s.expect(profile.matchers("ok") + profile.matchers("error"), timeout: timeout("command", 2 * Time.second))
+        guard accepted.line != nil, accepted.which < profile.matchers("ok").count else {
+            throw StepFailure(message: "the send was refused", expected: "accepted", got: accepted.line?.text ?? "nothing")
+        }
+        let done = try s.expect(profile.matchers("txDone") + profile.matchers("txFailed"), timeout: radio(timeout("send", 30 * Time.second)))
+        guard let d = done.line, done.which < profile.matchers("txDone").count else {
+            throw StepFailure(message: "no TX done", expected: profile.patterns["txDone"]?.first, got: done.line?.text ?? "nothing")
+        }
+        let onAir = try checkOnAir(since: start, port: 2, payload: [1])
+        let lines = (done.before + s.takeEvents() + [d]).map(\.text)
+        let want = (String(port), Hex.encode(payload, uppercase: true))
+        for line in lines {
+            if let c = profile.matchers("downlinkPayload").lazy.compactMap({ $0.match(line) }).first, c.count > 2,
+               c[1] == want.0, c[2].uppercased() == want.1 {
+                return "the board reported the downlink: \(line)" + onAir
+            }
+        }
+        throw StepFailure(message: "the board did not report the downlink the bench gateway sent", expected: "FPort \(want.0) payload \(want.1)",
+                          got: lines.joined(separator: " | ").nilIfEmpty ?? "nothing")
+    }
+
     /// What this run made the module transmit (session time, time on air, join-request): the duty-cycle model's past.
     private var transmitted: [(at: Nanoseconds, airtime: Nanoseconds, join: Bool)] = []
     private var lastWindows = ObservedWindows(confirmedAck: false)
@@ -944,5 +1100,46 @@ extension JSONValue {
         case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
         default: return compact
         }
+    }
+}
+
+/// Several boards at once (a test jig): one thread per board, since they wait on their ports, not on the processor
+/// (a jig of 16 boards on a 2-core machine runs them all at once; concurrentPerform would run as many as there are
+/// cores). Duplicate DevEUIs across the boards fail them.
+public enum FlashTestJig {
+    public struct Board: Sendable {
+        public var port: String
+        public var entry: ManifestEntry?
+        /// This board's session log (a file per board when there are several).
+        public var sessionLog: String?
+        public init(port: String, entry: ManifestEntry?, sessionLog: String?) { self.port = port; self.entry = entry; self.sessionLog = sessionLog }
+    }
+
+    /// Runs `plan` on every board with `options` (each board's manifest row and session log its own); `onStep` sees
+    /// each step of each board as it ends, one call at a time.
+    public static func run(plan: FlashTestPlan, profile: DialectProfile, boards: [Board], options: FlashTestOptions,
+                           onStep: @escaping @Sendable (Board, StepResult) -> Void) -> [BoardResult] {
+        let lock = NSLock()
+        nonisolated(unsafe) var results: [BoardResult?] = Array(repeating: nil, count: boards.count)
+        nonisolated(unsafe) let shared = options
+        let group = DispatchGroup()
+        for i in boards.indices {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                let b = boards[i]
+                var o = shared
+                o.manifest = b.entry
+                o.sessionLog = b.sessionLog
+                let r = FlashTestRunner(plan: plan, profile: profile, port: b.port, options: o).run { step in
+                    lock.lock(); onStep(b, step); lock.unlock()
+                }
+                lock.lock(); results[i] = r; lock.unlock()
+            }.start()
+        }
+        group.wait()
+        var done = results.compactMap { $0 }
+        ProductionChecks.flagDuplicates(&done)
+        return done
     }
 }

@@ -85,6 +85,20 @@ public enum SemtechDatagram: Sendable, Equatable {
         }
     }
 
+    /// A PUSH_DATA's uplinks, read by the forwarder log's `rxpk` reader, each with the concentrator's `tmst`
+    /// (microseconds, 32 bits, the end of the packet: PROTOCOL.TXT's "RX finished"), which a downlink's time counts from.
+    public static func uplinks(_ json: JSONValue, source: String = "PUSH_DATA") -> [(item: TraceItem, tmst: UInt32?)] {
+        let tape = JSONTape()
+        let text = Array(json.compact.utf8)
+        guard let view = try? tape.parse(text[...]) else { return [] }
+        let items = JSONTraceReader.rxpk(view, at: .file(source), gateway: "gateway")
+        var stamps: [UInt32?] = []
+        if case .array(let list)? = json["rxpk"] {
+            stamps = list.map { p in p["tmst"]?.numberValue.flatMap { $0 >= 0 && $0 < 4_294_967_296 ? UInt32($0) : nil } }
+        }
+        return items.enumerated().map { (i, item) in (item, i < stamps.count ? stamps[i] : nil) }
+    }
+
     /// A PULL_RESP's downlink, read by the same `txpk` reader as a forwarder's log (`JSONTraceReader`): a record
     /// with the PHYPayload and its radio settings, or the rejection saying what is wrong.
     public static func downlink(_ json: JSONValue, source: String = "PULL_RESP") -> TraceItem {

@@ -123,6 +123,7 @@ public final class VirtualGateway {
         case let .pullResp(version, tok, json):
             stats.pullResp += 1
             guard case .record = SemtechDatagram.downlink(json) else { stats.malformedDownlinks += 1; return nil }
+            if let tx = json["txpk"] { onDownlink?(tx) }
             // The downlink was accepted (this gateway transmits nothing). Version 1 has no TX_ACK.
             guard version >= 2 else { return nil }
             let ack = SemtechDatagram.txAck(version: version, token: tok, gateway: eui,
@@ -134,6 +135,33 @@ public final class VirtualGateway {
             stats.unknownDatagrams += 1
         }
         return nil
+    }
+
+    // MARK: - Live: a radio (the emulator's) in front of it
+
+    /// Each accepted PULL_RESP's `txpk`, as it comes (live mode: the radio behind this gateway transmits it).
+    public var onDownlink: ((JSONValue) -> Void)?
+    private var lastLivePull: UInt64 = 0
+
+    /// Sends one received packet to the server now (an `rxpk` object, `rxpk(…)`'s shape).
+    public func forward(_ rxpk: JSONValue) {
+        pushData(.object(["rxpk": .array([rxpk])]))
+        stats.pushData += 1
+        service()
+    }
+
+    /// Keeps the link up (PULL_DATA at start and every `keepAlive`) and handles what the server sent, waiting at
+    /// most `timeout`.
+    public func service(timeout: Nanoseconds = 0) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        // Until the server has answered a PULL_DATA (it may start after this gateway), every 200 ms: the server
+        // learns where to send PULL_RESP from it.
+        let every = stats.pullAcks == 0 ? 200 * Time.millisecond : keepAlive
+        if lastLivePull == 0 || now - lastLivePull >= UInt64(every) {
+            pullData()
+            lastLivePull = now
+        }
+        poll(timeout: timeout)
     }
 
     /// Sends every record at its time (relative to the first), a `stat` every 30 s of trace time, PULL_DATA every

@@ -46,6 +46,9 @@ struct EmulateCommand: ParsableCommand {
             through the answer to command N+1), txDR=N (the radio transmits at DR N whatever it was told and \
             reports), ignoreDR (answers OK to a data-rate command and keeps the old one), noDutyCycle, silent.
 
+            --gateway udp:HOST:PORT: the board's radio goes through a bench gateway (a packet forwarder speaking Semtech \
+            UDP) to that network server, e.g. a flash-test --gateway; it joins and receives only what that server answers.
+
             Stored settings (--stored, comma-separated): what a previous user left in the board's flash, as a \
             retest meets it: echo=1, confirmed=1, adr=1, dr=N, region=NAME.
 
@@ -65,6 +68,7 @@ struct EmulateCommand: ParsableCommand {
     @Option(help: "The board's DevEUI (16 hex digits): boards of a jig each have their own.") var devEui: String = "70B3D57ED0001234"
     @Option(help: "The board's UART rate: a harness at another rate reads garbage (default: any).") var baud: Int?
     @Option(help: "Settings a previous user stored in the board, e.g. echo=1,confirmed=1,adr=1,dr=3.") var stored: String?
+    @Option(help: "Transmit through a bench gateway to this network server (udp:HOST:PORT, Semtech UDP) instead of the built-in one.") var gateway: String?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -83,6 +87,7 @@ struct EmulateCommand: ParsableCommand {
         o.baud = baud
         if let fault { o.faults = try parseArgument(fault, option: "--fault", EmulatorFaults.parse) }
         if let stored { o.stored = try parseArgument(stored, option: "--stored", StoredSettings.parse) }
+        if let gateway { o.gateway = try parseArgument(gateway, option: "--gateway", EmulatorOptions.parseGateway) }
         let emulator: Emulator
         do { emulator = try Emulator(options: o) } catch { throw InputError(error.description) }
         StandardStreams.out("\(emulator.path)\n")
@@ -123,6 +128,7 @@ struct FlashTestCommand: ParsableCommand {
     @Flag(help: "Skip boards the production log shows as passed.") var resume = false
     @Flag(help: "Run only boards the production log shows as failed.") var retest = false
     @Option(help: "The board's clock runs this many times faster (an emulator's --time-scale).") var timeScale: Double = 1
+    @Option(help: "Be the network server of a bench gateway: udp:HOST:PORT (a Semtech UDP packet forwarder sends there).") var gateway: String?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -185,37 +191,23 @@ struct FlashTestCommand: ParsableCommand {
             let stem = (base as NSString).deletingPathExtension
             return ext.isEmpty ? base + "-" + safe : "\(stem)-\(safe).\(ext)"
         }
-        let lock = NSLock()
-        nonisolated(unsafe) var results: [BoardResult?] = Array(repeating: nil, count: boards.count)
-        let timeScale = self.timeScale, firmware = self.firmware, log = self.log, multi = boards.count > 1, probeBaud = self.probeBaud
-        let chosen = boards
-        // One thread per board: they wait on their ports, not on the processor, so a jig of 16 boards on a 2-core
-        // machine runs them all at once (concurrentPerform would run as many as there are cores).
-        let group = DispatchGroup()
-        for i in chosen.indices {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                let b = chosen[i]
-                var o = FlashTestOptions()
-                o.firmware = firmware
-                o.manifest = b.entry
-                o.timeScale = timeScale
-                o.sessionLog = fileFor(log, b.port)
-            o.probeBaud = probeBaud
-                let runner = FlashTestRunner(plan: thePlan, profile: theProfile, port: b.port, options: o)
-                let r = runner.run { step in
-                    let mark = step.status == .passed ? "PASS" : (step.status == .failed ? "FAIL" : "skip")
-                    let name = step.name.count < 28 ? step.name + String(repeating: " ", count: 28 - step.name.count) : step.name
-                    let line = (multi ? "[\(b.port)] " : "") + "\(mark)  \(name) " + String(format: "%7.2f s  ", step.seconds) + step.detail
-                    lock.lock(); live(line); lock.unlock()
-                }
-                lock.lock(); results[i] = r; lock.unlock()
-            }.start()
+        var o = FlashTestOptions()
+        o.firmware = firmware
+        o.timeScale = timeScale
+        o.probeBaud = probeBaud
+        if let gateway {
+            let g = try BenchGateway(spec: gateway, plan: thePlan)
+            live("bench gateway: listening on \(g.address) (point the packet forwarder's serv_port_up and serv_port_down there)")
+            o.gateway = g
         }
-        group.wait()
-        var done = results.compactMap { $0 }
-        ProductionChecks.flagDuplicates(&done)
+        defer { o.gateway?.stop() }
+        let multi = boards.count > 1
+        let jig = boards.map { FlashTestJig.Board(port: $0.port, entry: $0.entry, sessionLog: fileFor(log, $0.port)) }
+        let done = FlashTestJig.run(plan: thePlan, profile: theProfile, boards: jig, options: o) { b, step in
+            let mark = step.status == .passed ? "PASS" : (step.status == .failed ? "FAIL" : "skip")
+            let name = step.name.count < 28 ? step.name + String(repeating: " ", count: 28 - step.name.count) : step.name
+            live((multi ? "[\(b.port)] " : "") + "\(mark)  \(name) " + String(format: "%7.2f s  ", step.seconds) + step.detail)
+        }
         if let prodLog { for w in ProductionChecks.alreadyPassed(done, rows: try prodLog.rows()) { common.console.warn(w) } }
         for r in done {
             if let j = fileFor(junit, r.port) { try writeFile(j, FlashTestReport.junit(r), option: "--junit") }
