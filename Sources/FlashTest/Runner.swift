@@ -58,6 +58,8 @@ public struct FlashTestOptions: Sendable {
     public var probeBaud = false
     /// The harness as the network server of a bench gateway: joins are answered and uplinks checked on air.
     public var gateway: BenchGateway?
+    /// Profiles to suggest when a board answers in another dialect (the bundled ones).
+    public var otherProfiles: [DialectProfile] = []
     /// How long the join step waits for the gateway's first PULL_DATA (a forwarder's keepalive is 10 s by default).
     public var gatewayWait: Nanoseconds = 12 * Time.second
     public init() {}
@@ -204,6 +206,9 @@ public final class FlashTestRunner {
             if r.status == .failed {
                 failed = true
                 result.failingStep = step.name
+                if r.portFault != true, let other = otherDialect(session?.recent.map(\.text) ?? []) {
+                    r.detail += "; the board answers in the dialect of profile \(other) (try --profile \(other))"
+                }
             }
             // What the board said goes through the session log's redaction before anyone sees it: a `command` step
             // that reads a key back, an echoing module's key command in `got:`.
@@ -214,6 +219,19 @@ public final class FlashTestRunner {
         result.passed = !failed
         result.seconds = Date().timeIntervalSince(start)
         return result
+    }
+
+    /// The profile whose answers the board's lines are, when none of them is an answer of this profile's: a
+    /// Wio-E5 tested with a RUI3 profile answers `+AT: ERROR(-1)`, an RN2483 `invalid_param`.
+    private func otherDialect(_ lines: [String]) -> String? {
+        guard !lines.isEmpty else { return nil }
+        func answers(_ p: DialectProfile) -> Int {
+            let m = p.matchers("ok") + p.matchers("error")
+            return lines.filter { l in m.contains { $0.match(l) != nil } }.count
+        }
+        guard answers(profile) == 0 else { return nil }
+        let best = options.otherProfiles.filter { $0.dialect != profile.dialect }.map { ($0.name, answers($0)) }.max { $0.1 < $1.1 }
+        return best.flatMap { $0.1 > 0 ? $0.0 : nil }
     }
 
     // MARK: - Talking
@@ -705,12 +723,7 @@ public final class FlashTestRunner {
         if let setPort = profile.command("setPort", ["port": String(port)]) { try ask(setPort) }
         let command = try need("send").replacingOccurrences(of: "{port}", with: String(port)).replacingOccurrences(of: "{hex}", with: hex.uppercased())
         _ = s.takeEvents()
-        let start = s.now
-        try s.send(command)
-        let accepted = try s.expect(profile.matchers("ok") + profile.matchers("error"), timeout: timeout("command", 2 * Time.second))
-        guard let a = accepted.line, accepted.which < profile.matchers("ok").count else {
-            throw StepFailure(message: "the send was refused", expected: "accepted", got: accepted.line?.text ?? "nothing")
-        }
+        let (start, a) = try sendWhenRadioFree(command)
         let done = try s.expect(profile.matchers("txDone") + profile.matchers("txFailed"), timeout: radio(timeout("send", 30 * Time.second)))
         guard let d = done.line, done.which < profile.matchers("txDone").count else {
             throw StepFailure(message: "no TX done", expected: profile.patterns["txDone"]?.first, got: done.line?.text ?? "nothing")
@@ -805,6 +818,29 @@ public final class FlashTestRunner {
     }
     private var lastOnAir: Nanoseconds?
 
+    /// Sends a transmit command once the radio takes it: a refusal without a duty-cycle wait means the last
+    /// uplink's receive windows are still open, so it is sent again after they close (three times at most).
+    /// Returns when the command went and the line that accepted it; a refusal of another kind fails.
+    private func sendWhenRadioFree(_ command: String) throws -> (start: Nanoseconds, accepted: Line) {
+        let s = try s
+        let ok = profile.matchers("ok"), busy = profile.matchers("busy"), wait = profile.matchers("dutyCycleWait")
+        for attempt in 1...4 {
+            let start = s.now
+            try s.send(command)
+            let r = try s.expect(ok + profile.matchers("error") + wait, timeout: timeout("command", 2 * Time.second))
+            guard let line = r.line else { throw StepFailure(message: "no answer to the send", expected: "accepted", got: "nothing") }
+            if r.which < ok.count { return (start, line) }
+            let radioBusy = busy.contains { $0.match(line.text) != nil } && !wait.contains { $0.match(line.text) != nil }
+            guard radioBusy, attempt < 4 else {
+                throw StepFailure(message: "the send was refused", expected: "accepted", got: line.text)
+            }
+            let close = profile.receiveWindows.fixed ?? (profile.receiveWindows.rx2Delay + Time.second / 2)
+            Thread.sleep(forTimeInterval: Double(close) / 1e9 / options.timeScale)
+            try s.drainInput(quiet: 20 * Time.millisecond)
+        }
+        throw StepFailure(message: "the send was refused")
+    }
+
     /// A downlink through the bench gateway: queued for the board's next uplink, which this step sends; the
     /// board must report its port and payload.
     private func downlink(port: UInt8, payload: [UInt8]) throws -> String {
@@ -816,12 +852,7 @@ public final class FlashTestRunner {
         let command = try need("send").replacingOccurrences(of: "{port}", with: "2").replacingOccurrences(of: "{hex}", with: "01")
         if let setPort = profile.command("setPort", ["port": "2"]) { try ask(setPort) }
         _ = s.takeEvents()
-        let start = s.now
-        try s.send(command)
-        let accepted = try s.expect(profile.matchers("ok") + profile.matchers("error"), timeout: timeout("command", 2 * Time.second))
-        guard accepted.line != nil, accepted.which < profile.matchers("ok").count else {
-            throw StepFailure(message: "the send was refused", expected: "accepted", got: accepted.line?.text ?? "nothing")
-        }
+        let (start, _) = try sendWhenRadioFree(command)
         let done = try s.expect(profile.matchers("txDone") + profile.matchers("txFailed"), timeout: radio(timeout("send", 30 * Time.second)))
         guard let d = done.line, done.which < profile.matchers("txDone").count else {
             throw StepFailure(message: "no TX done", expected: profile.patterns["txDone"]?.first, got: done.line?.text ?? "nothing")

@@ -58,6 +58,13 @@ public struct DialectProfile: Sendable {
         BundledFiles.directory("hardware/profiles", variable: "LORAHARNESS_PROFILES", root: root)
     }
 
+    /// Every profile of a directory that reads (for suggesting one when a board answers in another's dialect).
+    public static func loadAll(directory: String? = nil) -> [DialectProfile] {
+        let dir = directory ?? DialectProfile.directory()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        return names.compactMap { try? load((dir as NSString).appendingPathComponent($0)) }
+    }
+
     /// A profile by name (a file in the profiles directory) or by path.
     public static func load(_ nameOrPath: String, directory: String? = nil) throws(InputError) -> DialectProfile {
         let path = try BundledFiles.find(nameOrPath, in: directory ?? DialectProfile.directory(), what: "profile")

@@ -195,6 +195,7 @@ struct FlashTestCommand: ParsableCommand {
         o.firmware = firmware
         o.timeScale = timeScale
         o.probeBaud = probeBaud
+        o.otherProfiles = DialectProfile.loadAll(directory: dir)
         if let gateway {
             let g = try BenchGateway(spec: gateway, plan: thePlan)
             live("bench gateway: listening on \(g.address) (point the packet forwarder's serv_port_up and serv_port_down there)")

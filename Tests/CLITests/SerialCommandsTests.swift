@@ -216,3 +216,60 @@ import TestSupport
         #expect(r.stderr.contains("unknown step 'fly'") && r.stderr.contains("bad-plan.yaml:5"), "\(r.stderr)")
     }
 }
+
+/// Issue 14 (1): with the module's echo on all the way (a profile without echoOff, a board that stored ATE), a plan
+/// of every step type and a failing last step: the provisioned AppKey appears in no output — stdout, stderr, JSON,
+/// JUnit, the session log, the production log — though the board echoed it back and read it out.
+@Suite struct KeysWithEchoTests {
+    @Test func noOutputOfAnyStepShowsTheKey() throws {
+        let key = "8A2C5E7F9B1D3046A8C2E4F6071B3D5F"
+        let dir = SerialCommandsTests.temp("echo-keys")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let profile = dir + "/echoing.yaml"
+        let original = try String(contentsOf: TestPaths.root.appendingPathComponent("hardware/profiles/occupancy-rak3172.yaml"), encoding: .utf8)
+        try original.replacingOccurrences(of: "  echoOff: \"ATE\"\n", with: "")
+            .replacingOccurrences(of: "stm32flash -w {firmware} -v -g 0x0 {port}", with: "echo flashing {firmware}")
+            .write(toFile: profile, atomically: true, encoding: .utf8)
+        let image = dir + "/fw.bin"
+        try Data([0x01]).write(to: URL(fileURLWithPath: image))
+        let port = 20_000 + Int(getpid() % 20_000)
+        let (emu, path) = try SerialCommandsTests.emulator(["--profile", profile, "--stored", "echo=1", "--time-scale", "100", "--duration", "60s",
+                                                           "--gateway", "udp:127.0.0.1:\(port)"])
+        defer { emu.terminate(); emu.waitUntilExit() }
+        let plan = dir + "/all-steps.yaml"
+        try """
+            name: every step
+            profile: occupancy-rak3172
+            steps:
+              - {step: flash}
+              - {step: powerCycle, command: "true", timeout: 5s}
+              - {step: boot}
+              - {step: identity, kind: bay}
+              - {step: configure}
+              - {step: join}
+              - {step: sensor, detect: 1}
+              - {step: uplink, expect: {type: bay_state, occupied: "true"}}
+              - {step: txTime}
+              - {step: command, name: read key, send: "AT+APPKEY=?", expect: '^AT\\+APPKEY='}
+              - {step: downlink, port: 3, payload: "0102"}
+              - {step: dutyCycle, dataRate: 0, payload: 50, attempts: 40}
+              - {step: command, name: wrong answer, send: "AT+APPKEY=?", expect: "^NEVER"}
+            """.write(toFile: plan, atomically: true, encoding: .utf8)
+        let manifest = dir + "/manifest.csv"
+        try "port,usb_serial,dev_eui,join_eui,app_key\n\(path),,70B3D57ED0001234,70B3D57ED0000000,\(key)\n".write(toFile: manifest, atomically: true, encoding: .utf8)
+        let junit = dir + "/j.xml", log = dir + "/session.log", prod = dir + "/production.csv"
+        let args = ["flash-test", "--port", path, "--plan", plan, "--profile", profile, "--firmware", image, "--manifest", manifest,
+                    "--junit", junit, "--log", log, "--production-log", prod, "--time-scale", "100", "--gateway", "udp:127.0.0.1:\(port)"]
+        let text = try CLI.run(args + ["--verbose"], currentDirectory: TestPaths.root)
+        #expect(text.status == 1, "\(text.stderr)")
+        let sessionLog = try String(contentsOfFile: log, encoding: .utf8)
+        // The echo was on: the board sent the key command back (redacted in the log), and every step but the last ran.
+        #expect(sessionLog.contains("< AT+APPKEY=<redacted>\\n"), "\(sessionLog.suffix(2000))")
+        #expect(text.stdout.contains("FAIL  wrong answer") && !text.stdout.contains("skip"), "\(text.stdout)")
+        let json = try CLI.run(args + ["--json"], currentDirectory: TestPaths.root)
+        let outputs = [text.stdout, text.stderr, json.stdout, json.stderr, sessionLog,
+                       try String(contentsOfFile: junit, encoding: .utf8), try String(contentsOfFile: prod, encoding: .utf8)]
+        for o in outputs { #expect(!o.uppercased().contains(key), "\(o.prefix(3000))") }
+        #expect(json.stdout.contains("AT+APPKEY=<redacted>"))
+    }
+}

@@ -142,3 +142,74 @@ import Testing
         #expect(f.detail == "the duty cycle never refused a send: 60 frames of 2.793 s are more than a full band's credit allows (about 13)", "\(f.detail)")
     }
 }
+
+/// Issue 14 (2, 18): the other profiles' spellings from their vendors' material, and boards tested with the wrong
+/// profile.
+@Suite struct DialectTests {
+    static func matches(_ p: DialectProfile, _ role: String, _ line: String) -> Bool { p.matchers(role).contains { $0.match(line) != nil } }
+
+    /// Seeed Wio-E5 answers as captured in Seeed's wiki and hosts' transcripts (CampusIoT, disk91): join, confirmed
+    /// and unconfirmed sends, refusals.
+    @Test func wioE5Spellings() throws {
+        let p = try DialectProfile.load("wio-e5", directory: profilesDir)
+        for l in ["+JOIN: Network joined", "+JOIN: Joined already"] { #expect(Self.matches(p, "joined", l), "\(l)") }
+        #expect(Self.matches(p, "joinFailed", "+JOIN: Join failed"))
+        for l in ["+JOIN: Start", "+JOIN: Starting", "+MSGHEX: Start", "+CMSGHEX: Start"] { #expect(Self.matches(p, "ok", l), "\(l)") }
+        for l in ["+MSGHEX: Done", "+CMSGHEX: Done"] { #expect(Self.matches(p, "txDone", l), "\(l)") }
+        #expect(Self.matches(p, "acknowledged", "+CMSGHEX: ACK Received"))
+        for l in ["+MSGHEX: Please join network first", "+MSG: DR error", "+MSGHEX: Length error 0", "+MSGHEX: No free channel", "+ID: ERROR(-1)"] {
+            #expect(Self.matches(p, "error", l), "\(l)")
+        }
+        let wait = try #require(p.matchers("dutyCycleWait").lazy.compactMap { $0.match("+MSG: No band in 13469ms") }.first)
+        #expect(wait.last == "13469")
+        #expect(Self.matches(p, "downlinkWindow", "+CMSGHEX: RXWIN1, RSSI -84, SNR 6.0"))
+        #expect(p.matchers("downlinkPayload").lazy.compactMap { $0.match("+CMSGHEX: PORT: 2; RX: \"3E9999010101\"") }.first?.last == "3E9999010101")
+    }
+
+    /// Microchip RN2483 (DS40001784): mac tx's second answers and the refusals of mac tx and mac join.
+    @Test func rn2483Spellings() throws {
+        let p = try DialectProfile.load("rn2483", directory: profilesDir)
+        for l in ["mac_tx_ok", "mac_rx 1 54657374696E6720313233"] { #expect(Self.matches(p, "txDone", l), "\(l)") }
+        for l in ["mac_err", "invalid_data_len"] { #expect(Self.matches(p, "txFailed", l), "\(l)") }
+        for l in ["invalid_param", "not_joined", "no_free_ch", "silent", "frame_counter_err_rejoin_needed", "busy", "mac_paused", "keys_not_init"] {
+            #expect(Self.matches(p, "error", l), "\(l)")
+        }
+        #expect(Self.matches(p, "joined", "accepted") && Self.matches(p, "joinFailed", "denied"))
+        #expect(p.matchers("downlinkPayload").lazy.compactMap { $0.match("mac_rx 1 54657374696E6720313233") }.first?.last == "54657374696E6720313233")
+    }
+
+    /// A Wio-E5 and an RN2483 tested with the RAK3172 profile: the identity step fails and names the profile whose
+    /// dialect the board answers in.
+    @Test(arguments: [("wio-e5", "wio-e5"), ("rn2483", "rn2483")])
+    func theMatchingProfileIsSuggested(board: String, suggested: String) throws {
+        let r = try withEmulator(board) { e -> BoardResult in
+            var o = FlashTestOptions()
+            o.timeScale = 100
+            o.otherProfiles = DialectProfile.loadAll(directory: profilesDir)
+            let plan = try FlashTestPlan.load(path: planPath("stock-module"))
+            return FlashTestRunner(plan: plan, profile: try DialectProfile.load("rak3172-rui3", directory: profilesDir), port: e.path, options: o).run()
+        }
+        #expect(r.failingStep == "identity")
+        #expect(r.steps[0].detail.hasSuffix("the board answers in the dialect of profile \(suggested) (try --profile \(suggested))"), "\(r.steps[0].detail)")
+    }
+
+    /// Hand-typed on the emulator: AT+JOIN=? asks for the join settings and starts no join; AT+RSSI=? and AT+SNR=? answer.
+    @Test func rui3QueriesAnswerWithoutSideEffects() throws {
+        try withEmulator("rak3172-rui3") { e in
+            let t = try TermiosTransport(path: e.path)
+            let s = LineSession(transport: t)
+            defer { s.close() }
+            try s.drainInput(quiet: 100 * Time.millisecond)
+            for (command, answer) in [("AT+APPKEY=000102030405060708090A0B0C0D0E0F", "OK"), ("AT+JOIN=?", "AT+JOIN=0:0:10:8"),
+                                      ("AT+RSSI=?", "AT+RSSI=0"), ("AT+SNR=?", "AT+SNR=0")] {
+                try s.send(command)
+                let r = try s.expect([.exact(answer)], timeout: 2 * Time.second)
+                #expect(r.line?.text == answer, "\(command): \(r.before.map(\.text))")
+            }
+            // No join was started: nothing joins within the join-accept delays (5 s and 6 s, at 100×).
+            let joined = try s.expect([.prefix("+EVT:JOIN")], timeout: 200 * Time.millisecond)
+            #expect(joined.line == nil, "\(joined.line?.text ?? "")")
+            #expect(!e.device.joining)
+        }
+    }
+}
