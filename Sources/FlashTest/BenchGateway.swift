@@ -45,6 +45,8 @@ public final class BenchGateway: @unchecked Sendable {
     private var running = true
     private let start = DispatchTime.now().uptimeNanoseconds
     public private(set) var pullResps = 0
+    /// A line for each thing the gateway's server does (for --verbose).
+    public var onEvent: (@Sendable (String) -> Void)?
 
     /// Listens on `udp:HOST:PORT` (`udp:0.0.0.0:1700`, the packet forwarder's default port; port 0 picks a free one).
     public init(spec: String, region: RegionParameters) throws(InputError) {
@@ -186,7 +188,8 @@ public final class BenchGateway: @unchecked Sendable {
     private func handle(_ datagram: [UInt8], from: sockaddr_storage, length: socklen_t) {
         guard let d = try? SemtechDatagram.parse(datagram) else { return }
         switch d {
-        case let .pullData(version, token, _):
+        case let .pullData(version, token, eui):
+            if !hasDownlinkPath { onEvent?("gateway: PULL_DATA from \(Hex.encode(eui, uppercase: true)): the way down is open") }
             lock.lock()
             gatewayAddress = from
             gatewayAddressLength = length
@@ -248,7 +251,24 @@ public final class BenchGateway: @unchecked Sendable {
                 }
             }
         }
+        onEvent?("gateway: \(air.dataRateText) \(bytes.count) bytes at tmst \(tmst.map(String.init) ?? "?"): \(air.verdict.summary)"
+                 + (air.answered.map { "; answered with \($0.count) bytes through PULL_RESP" } ?? ""))
         heard.append(air)
         if heard.count > 10_000 { heard.removeFirst(heard.count - 10_000) }
+    }
+}
+
+extension UplinkVerdict {
+    /// One line for people.
+    public var summary: String {
+        switch self {
+        case .joinAccepted(let e, let n, let a): return "join-request from \(e) DevNonce \(n) accepted as \(a)"
+        case .joinRefused(let e, let why): return "join-request from \(e) refused: \(why)"
+        case .data(let a, let f, let p, let payload, let c, let r):
+            return "\(c ? "confirmed" : "unconfirmed") uplink from \(a) FCnt \(f)\(r ? " (repeated)" : "") FPort \(p.map(String.init) ?? "none") "
+                + "\(payload.count) bytes"
+        case .dataRefused(let a, let why): return "uplink from \(a) refused: \(why)"
+        case .other(let s): return s
+        }
     }
 }

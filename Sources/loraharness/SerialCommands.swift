@@ -91,7 +91,8 @@ struct EmulateCommand: ParsableCommand {
         let emulator: Emulator
         do { emulator = try Emulator(options: o) } catch { throw InputError(error.description) }
         StandardStreams.out("\(emulator.path)\n")
-        StandardStreams.err("emulating \(o.profile.name) (\(kind)) on \(emulator.path), time scale \(timeScale)×; stop with Ctrl-C\n")
+        let air = o.gateway.map { ", on air through a bench gateway to udp:\($0.host):\($0.port)" } ?? ""
+        StandardStreams.err("emulating \(o.profile.name) (\(kind)) on \(emulator.path), time scale \(timeScale)×\(air); stop with Ctrl-C\n")
         emulator.run(forWall: duration)
         emulator.stop()
     }
@@ -199,6 +200,7 @@ struct FlashTestCommand: ParsableCommand {
         if let gateway {
             let g = try BenchGateway(spec: gateway, plan: thePlan)
             live("bench gateway: listening on \(g.address) (point the packet forwarder's serv_port_up and serv_port_down there)")
+            if console.verbosity >= .verbose { g.onEvent = { live($0) } }
             o.gateway = g
         }
         defer { o.gateway?.stop() }

@@ -22,7 +22,7 @@ import Testing
         """
 
     /// Runs the plan through a bench gateway on a free port of 127.0.0.1; the emulator's faults as given.
-    static func run(faults: String = "", profile: String = "rak3172-rui3") throws -> (BoardResult, [AirUplink]) {
+    static func run(faults: String = "", profile: String = "rak3172-rui3", headStart: Double = 0) throws -> (BoardResult, [AirUplink]) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(getpid())-\(UUID().uuidString).yaml").path
         try "name: bench\nprofile: \(profile)\nregion: EU868\ndataRate: 5\nsteps:\n\(plan)".write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -36,6 +36,7 @@ import Testing
         let e = try Emulator(options: o)
         e.start()
         defer { e.stop() }
+        Thread.sleep(forTimeInterval: headStart)
         var options = FlashTestOptions()
         options.timeScale = 20
         options.gateway = gateway
