@@ -129,7 +129,9 @@ final class CellEngine {
         self.cell = cell
         self.replica = replica
         self.duration = duration
-        seed = sc.seed &+ UInt64(replica)
+        // Each replica its own seed, derived through the stream mixer: seed + replica would make replica 1 of seed 1
+        // the run of seed 2.
+        seed = replica == 0 ? sc.seed : SeededRandom.derive(seed: sc.seed, 0x5245_504C, UInt64(replica))
         var cseed = SeededRandom.stream(seed: seed, 0xCE11, UInt64(cell.index))
         channel = RadioChannel(model: sc.model, gateways: sc.gateways, seed: cseed.next())
         var ns = NetworkServer.Config()
@@ -182,7 +184,7 @@ final class CellEngine {
             var ms = MACSettings(region: sc.region, subBands: sc.subBands, dutyCyclePolicy: st.dutyCycle, adr: st.adr,
                                  dataRate: st.dataRate, txPowerIndex: st.txPowerIndex)
             ms.crypto = sc.network.crypto
-            let mac = ClassAMAC(device: local, activation: activation, settings: ms, seed: seed &+ UInt64(p.fleetID) &* 0x9E37)
+            let mac = ClassAMAC(device: local, activation: activation, settings: ms, seed: SeededRandom.derive(seed: seed, 0x4D41_43, UInt64(p.fleetID)))
             let fw = FirmwareDevice(kind: p.kind == .gate ? OCC_KIND_GATE : OCC_KIND_BAY, devEUI: p.devEUI.bigEndianBytes)
             let s = Sensor(local: local, plan: p, firmware: fw, mac: mac, settings: st)
             sensors.append(s)

@@ -16,14 +16,33 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         s0 = splitmix(); s1 = splitmix(); s2 = splitmix(); s3 = splitmix()
     }
 
-    /// An independent generator for (seed, ids…): the same ids always give the same stream.
+    /// An independent generator for (seed, ids…): the same seed and ids always give the same stream, and any
+    /// other seed or ids an unrelated one. Seed and each id go through splitmix64's finaliser (Steele, Lea and Flood,
+    /// "Fast splittable pseudorandom number generators", OOPSLA 2014) before they are combined: a plain XOR of seed
+    /// and id made seed 1 of device 2 the stream of seed 2 of device 1, so consecutive seeds only shuffled a fleet's
+    /// streams among its devices instead of giving a new run.
     public static func stream(seed: UInt64, _ ids: UInt64...) -> SeededRandom {
-        var h = seed ^ 0x6A09_E667_F3BC_C908
+        var h = mix(seed &+ 0x6A09_E667_F3BC_C908)
         for id in ids {
-            h = (h ^ id) &* 0x100_0000_01B3 &+ 0x9E37_79B9_7F4A_7C15
-            h ^= h >> 29
+            h = mix(h ^ mix(id &+ 0x9E37_79B9_7F4A_7C15))
         }
         return SeededRandom(seed: h)
+    }
+
+    /// A seed for a sub-run (a replica, a device) derived from (seed, ids…) by the same mixing as `stream`.
+    public static func derive(seed: UInt64, _ ids: UInt64...) -> UInt64 {
+        var h = mix(seed &+ 0x6A09_E667_F3BC_C908)
+        for id in ids { h = mix(h ^ mix(id &+ 0x9E37_79B9_7F4A_7C15)) }
+        return mix(h &+ 0xD1B5_4A32_D192_ED03)
+    }
+
+    /// splitmix64's finaliser: a bijection of 64-bit words whose every output bit depends on every input bit.
+    @inline(__always)
+    public static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     @inline(__always)
