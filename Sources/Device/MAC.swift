@@ -174,6 +174,9 @@ public final class ClassAMAC {
     private var stickyAnswers: [MACCommand] = []
 
     public private(set) var tracker: DutyCycleTracker
+    /// The join back-off where the region's duty cycle does not already carry it (LoRaWAN 1.0.4 §7).
+    private var joinBackoff = DutyCycleTracker(policy: .timeCredit, bands: [SubBand("join back-off", Int64.min, Int64.max, denominator: 1)],
+                                               joined: false, startup: 0)
     private var aggregatedOpenAt: Nanoseconds = 0
 
     // The transmission in progress and its windows.
@@ -261,6 +264,8 @@ public final class ClassAMAC {
         rxBusyUntil = now
         tracker = DutyCycleTracker(policy: settings.dutyCyclePolicy, bands: settings.subBands,
                                    dwellLimit: uplinkDwell ? settings.region.dwellLimit : nil, joined: joined, startup: now)
+        joinBackoff = DutyCycleTracker(policy: .timeCredit, bands: [SubBand("join back-off", Int64.min, Int64.max, denominator: 1)],
+                                       joined: false, startup: now)
     }
 
     public var isBusy: Bool { pending != nil }
@@ -361,10 +366,18 @@ public final class ClassAMAC {
                 continue
             }
         }
+        // LoRaWAN 1.0.4 §7: the join back-off holds in every region, with or without a duty cycle (1 % of the
+        // first hour after start, 0.1 % until 11 h, 0.01 % after). A time-credit tracker already applies it to
+        // join-requests; for the others, a tracker of its own over all frequencies.
+        if isJoin && tracker.policy != .timeCredit && !allowed.isEmpty,
+           let t = joinBackoff.earliestStart(frequencyHz: 0, airtime: accounted, now: now).time, t > now {
+            return .dutyCycle(wait: t - now)
+        }
         if allowed.isEmpty {
             return .dutyCycle(wait: earliest == .max ? Time.hour : earliest - now)
         }
         if dryRun { return .ok }
+        if isJoin && tracker.policy != .timeCredit { joinBackoff.record(frequencyHz: 0, start: now, airtime: accounted) }
         let frame: [UInt8]
         if isJoin {
             guard case .otaa(let devEUI, let joinEUI, let appKey) = activation else { return .notJoined }

@@ -202,3 +202,28 @@ func sf12(_ bytes: Int, uplink: Bool = true) -> Nanoseconds {
         #expect(chi2 > 17.9 && chi2 < 73.4, "χ² = \(chi2) over 40 seeds: \(counts)")
     }
 }
+
+/// Issue 15: the LoRaWAN 1.0.4 §7 join back-off holds in every region. A bay sensor that never hears a join-accept
+/// keeps trying for a day; its join-requests' airtime stays within what LoRaMac-node's credits allow (a full first
+/// hour's 36 s, then the recharge at 1 % for the first hour, 0.1 % to 11 h and 0.01 % after: 36 + 36 + 36 + 4.68 =
+/// 112.68 s), in regions with a duty cycle and without one. Before, a US915 sensor sent 10,251 a day.
+@Suite struct JoinBackoffTests {
+    @Test(arguments: ["EU868", "US915", "AU915", "AS923", "IN865", "KR920"])
+    func joinRequestsOfADayWithoutAnswer(region name: String) throws {
+        var o = DeviceRun.Options()
+        o.region = try RegionID.parse(name).parameters
+        o.duration = Time.day
+        o.downlinkLoss = 1
+        let run = DeviceRun(options: o)
+        _ = run.run()
+        let requests = run.mac.stats.joinRequests
+        let lowest = o.region.uplinkDataRates.filter { $0.modulation.lora != nil && o.region.maxApplicationPayload(dr: $0.index) != nil }.map(\.index).min() ?? 0
+        var m = try #require(o.region.dataRate(lowest)?.modulation.lora)
+        m.crc = true
+        let each = AirtimeCalculator.loraUnchecked(m, payloadBytes: 23).loRaMacMilliseconds
+        let airtime = Double(requests) * Double(each) / 1000
+        print("\(name): \(requests) join-requests of \(each) ms, \(airtime) s")
+        #expect(airtime <= 112.68 + Double(each) / 1000, "\(name): \(requests) join-requests, \(airtime) s of airtime")
+        #expect(airtime >= 36, "\(name): \(requests) join-requests")
+    }
+}
