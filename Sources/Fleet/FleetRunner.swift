@@ -23,10 +23,22 @@ public struct FleetRunner: Sendable {
         (0..<replicas).flatMap { r in plan.cells.map { Item(replica: r, cell: $0.index) } }
     }
 
-    /// The items of shard `index` of `count` (cells spread by weight; each replica the same way).
+    /// The items of shard `index` of `count`: every (replica, cell) item spread by weight, heaviest first, each to the
+    /// least loaded shard (ties to the lower index), so that replicas spread over shards as cells do (six replicas
+    /// of one cell on three shards run two each, not six on the first).
     public func items(shard index: Int, of count: Int) -> [Item] {
-        let mine = Set(plan.cells(shard: index, of: count))
-        return items.filter { mine.contains($0.cell) }
+        guard count > 1 else { return items }
+        let all = items
+        let weight = { (it: Item) in max(1, plan.cells[it.cell].weight) }
+        var load = Array(repeating: 0, count: count)
+        var owner = Array(repeating: 0, count: all.count)
+        let order = all.indices.sorted { weight(all[$0]) != weight(all[$1]) ? weight(all[$0]) > weight(all[$1]) : $0 < $1 }
+        for i in order {
+            let s = load.indices.min { load[$0] != load[$1] ? load[$0] < load[$1] : $0 < $1 } ?? 0
+            owner[i] = s
+            load[s] += weight(all[i])
+        }
+        return all.indices.filter { owner[$0] == index }.map { all[$0] }
     }
 
     /// Runs the items (all of them by default); `progress` gets the share of simulated work done (any thread).

@@ -170,6 +170,25 @@ func idealSite(bays: Int = 1, gates: Int = 0, script: String, extra: String = ""
         #expect(throws: InputError.self) { try FleetPartial.merge([("a.json", a), ("b.json", other)]) }
     }
 
+    /// Issue 15: six replicas of a one-cell fleet on three shards run two on each (they all ran on the first), and the
+    /// shards merge to the unsharded report byte for byte; replicas are different runs (their delivery differs).
+    @Test func replicasSpreadOverShards() throws {
+        var sc = try scenario(Self.twoCells)
+        sc.sites = [sc.sites[0]]
+        sc.duration = 2 * Time.day
+        let runner = FleetRunner(scenario: sc, replicas: 6)
+        #expect(runner.plan.cells.count == 1)
+        let shares = (0..<3).map { runner.items(shard: $0, of: 3) }
+        #expect(shares.map(\.count) == [2, 2, 2])
+        #expect(Set(shares.flatMap { $0 }) == Set(runner.items))
+        let whole = runner.run()
+        let parts = try (0..<3).map { i in ("\(i).json", FleetRunner(scenario: sc, replicas: 6).run(items: shares[i], shard: "\(i + 1)/3")) }
+        let merged = try FleetPartial.merge(parts)
+        #expect(try JSONOutput.encode(FleetReport(scenario: sc, partial: merged)) == (try JSONOutput.encode(FleetReport(scenario: sc, partial: whole))))
+        let sent = (0..<6).map { r in whole.cells.filter { $0.replica == r }.flatMap(\.devices).reduce(0) { $0 + $1.framesSent } }
+        #expect(Set(sent).count > 1, "\(sent)")
+    }
+
     @Test func sameSeedSameResultsOtherSeedOtherResults() throws {
         var sc = try scenario(Self.twoCells)
         let one = try JSONOutput.encode(FleetReport(scenario: sc, partial: FleetRunner(scenario: sc).run()))
