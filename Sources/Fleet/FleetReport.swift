@@ -52,6 +52,8 @@ public struct FleetReport: Sendable, Codable {
         public var bound: Double
         public var passed: Bool
         public var text: String
+        /// Over the replicas, when there are several.
+        public var interval: MetricInterval? = nil
     }
 
     public struct BaselineResult: Sendable, Codable, Equatable {
@@ -90,6 +92,8 @@ public struct FleetReport: Sendable, Codable {
     public var gatewayResults: [GatewayResult]
     public var network: NetworkServer.Counters
     public var assertions: [AssertionResult]
+    /// Each metric's mean and 95 % confidence interval over the replicas (several replicas only).
+    public var intervals: [String: MetricInterval]?
     public var baseline: [BaselineResult]?
     public var passed: Bool
 
@@ -198,14 +202,49 @@ public struct FleetReport: Sendable, Codable {
         m["worst_site.occupancy_error.mean"] = summaries.map(\.occupancyErrorMean).max() ?? 0
         metrics = m
 
+        // Over the replicas: each replica's metrics as a run of its own, their mean and 95 % interval.
+        var intervals: [String: MetricInterval]?
+        if partial.replicas > 1 {
+            let perReplica = (0..<partial.replicas).map { r -> [String: Double] in
+                var one = partial
+                one.cells = partial.cells.filter { $0.replica == r }
+                one.replicas = 1
+                one.totalItems = partial.totalItems / partial.replicas
+                var plain = sc
+                plain.assertions = []
+                return FleetReport(scenario: plain, partial: one).metrics
+            }
+            var all: [String: MetricInterval] = [:]
+            for name in m.keys { all[name] = MetricInterval(perReplica.compactMap { $0[name] }) }
+            intervals = all
+        }
+        self.intervals = intervals
         assertions = sc.assertions.map { a in
             let v = m[a.metric] ?? .nan
             let metric = FleetMetric.named(a.metric)
             let shown = metric?.format(v) ?? String(v)
             let bound = metric?.format(a.bound) ?? String(a.bound)
-            let ok = a.holds(v)
+            let interval = intervals?[a.metric]
+            guard a.onInterval else {
+                let ok = a.holds(v)
+                return AssertionResult(assertion: a.text, metric: a.metric, measured: v, bound: a.bound, passed: ok,
+                                       text: "\(a.metric) = \(shown), \(ok ? "within" : "NOT within") \(a.op.rawValue) \(bound)", interval: interval)
+            }
+            // On the interval: the end that must hold the bound (the whole interval for == and !=).
+            guard let i = interval, i.replicas > 1 else {
+                return AssertionResult(assertion: a.text, metric: a.metric, measured: v, bound: a.bound, passed: false,
+                                       text: "\(a.metric) @95% needs two replicas or more (--replicas N); this run has one")
+            }
+            let ok: Bool
+            switch a.op {
+            case .ge, .gt: ok = a.holds(i.low)
+            case .le, .lt: ok = a.holds(i.high)
+            case .eq, .ne: ok = a.holds(i.low) && a.holds(i.high)
+            }
+            let f = { (x: Double) in metric?.format(x) ?? String(x) }
             return AssertionResult(assertion: a.text, metric: a.metric, measured: v, bound: a.bound, passed: ok,
-                                   text: "\(a.metric) = \(shown), \(ok ? "within" : "NOT within") \(a.op.rawValue) \(bound)")
+                                   text: "\(a.metric) 95 % interval \(f(i.low)) … \(f(i.high)) over \(i.replicas) replicas (mean \(f(i.mean))), "
+                                       + "\(ok ? "within" : "NOT within") \(a.op.rawValue) \(bound)", interval: i)
         }
         passed = assertions.allSatisfy(\.passed)
     }
@@ -216,13 +255,25 @@ public struct FleetReport: Sendable, Codable {
     }
 
     /// Compares with an earlier report: each metric with a tolerance must not move the wrong way by more than it.
-    public mutating func compare(with old: FleetReport, tolerances: [String: Tolerance]) {
+    /// A baseline of another scenario or another duration measures something else: refused, naming both.
+    public mutating func compare(with old: FleetReport, tolerances: [String: Tolerance], baselineFile: String = "baseline") throws(InputError) {
+        guard old.scenario == scenario, old.duration == duration else {
+            throw InputError("the baseline is of scenario '\(old.scenario)' over \(DurationFormat.human(old.duration)); this run is '\(scenario)' over "
+                             + "\(DurationFormat.human(duration))", at: .file(baselineFile))
+        }
         var results: [BaselineResult] = []
         for name in tolerances.keys.sorted() {
-            guard let metric = FleetMetric.named(name), let tol = tolerances[name], let was = old.metrics[name], let now = metrics[name] else { continue }
+            guard let metric = FleetMetric.named(name), var tol = tolerances[name], let was = old.metrics[name], let now = metrics[name] else { continue }
+            if tol.fromInterval {
+                guard let i = intervals?[name], i.replicas > 1 else {
+                    throw InputError("the tolerance of \(name) is ci, which needs two replicas or more (--replicas N)")
+                }
+                tol = Tolerance(absolute: (i.high - i.low) / 2, relative: 0)
+            }
             let ok = tol.allows(baseline: was, measured: now, higherIsBetter: metric.higherIsBetter)
-            results.append(BaselineResult(metric: name, baseline: was, measured: now, tolerance: tol.text, passed: ok,
-                                          text: "\(name): \(metric.format(was)) → \(metric.format(now)) (tolerance \(tol.text), \(metric.higherIsBetter ? "higher" : "lower") is better)"))
+            let shownTolerance = tolerances[name]?.fromInterval == true ? "ci ±\(metric.format(tol.absolute))" : tol.text
+            results.append(BaselineResult(metric: name, baseline: was, measured: now, tolerance: shownTolerance, passed: ok,
+                                          text: "\(name): \(metric.format(was)) → \(metric.format(now)) (tolerance \(shownTolerance), \(metric.higherIsBetter ? "higher" : "lower") is better)"))
         }
         baseline = results
         passed = assertions.allSatisfy(\.passed) && results.allSatisfy(\.passed)
@@ -298,6 +349,14 @@ public struct FleetReport: Sendable, Codable {
             out.append("")
             out.append(g.render(indent: "  ").trimmingCharacters(in: .newlines))
             if active.count > 20 { out.append("  … and \(active.count - 20) more gateways") }
+        }
+        if let iv = intervals, replicas > 1 {
+            var parts: [String] = []
+            for name in ["pdr", "staleness.p99", "occupancy_error.mean", "airtime_per_device_day"] {
+                guard let i = iv[name], let metric = FleetMetric.named(name) else { continue }
+                parts.append("\(name) \(metric.format(i.mean)) (\(metric.format(i.low)) … \(metric.format(i.high)))")
+            }
+            out.append("  replicas    \(replicas), mean and 95 % interval: " + parts.joined(separator: ", "))
         }
         if !assertions.isEmpty {
             out.append("")

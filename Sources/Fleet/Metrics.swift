@@ -144,9 +144,19 @@ public struct FleetAssertion: Sendable, Equatable, Codable {
     public var metric: String
     public var op: Op
     public var bound: Double
+    /// `@95%`: the bound must hold for the whole 95 % confidence interval over the replicas (its lower end for
+    /// `>=`, its upper end for `<=`), not only for the pooled value.
+    public var onInterval = false
 
     public static func parse(_ text: String) throws(InputError) -> FleetAssertion {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        var t = text.trimmingCharacters(in: .whitespaces)
+        var interval = false
+        if let at = t.range(of: "@") {
+            let level = t[at.upperBound...].trimmingCharacters(in: .whitespaces)
+            guard level == "95%" else { throw InputError("'\(t)': the confidence level is @95% (the only one the replicas' intervals give)") }
+            interval = true
+            t = t[..<at.lowerBound].trimmingCharacters(in: .whitespaces)
+        }
         // Longest operators first, so `<=` is not read as `<`.
         for op in [Op.le, .ge, .eq, .ne, .lt, .gt] {
             guard let r = t.range(of: op.rawValue) else { continue }
@@ -155,7 +165,7 @@ public struct FleetAssertion: Sendable, Equatable, Codable {
             guard let m = FleetMetric.named(name) else {
                 throw InputError("unknown metric '\(name)' in assertion '\(t)'; known: " + FleetMetric.names.joined(separator: ", "))
             }
-            return FleetAssertion(text: t, metric: name, op: op, bound: try m.parseValue(value))
+            return FleetAssertion(text: interval ? t + " @95%" : t, metric: name, op: op, bound: try m.parseValue(value), onInterval: interval)
         }
         throw InputError("'\(t)' is not an assertion; write metric op value, e.g. pdr >= 0.98 (operators: <= < >= > == !=)")
     }
@@ -172,18 +182,51 @@ public struct FleetAssertion: Sendable, Equatable, Codable {
     }
 }
 
+/// A metric over the replicas of a run: their mean and its 95 % confidence interval, mean ± t · s / √n with
+/// Student's t for n − 1 degrees of freedom (two-sided 0.975 quantiles, as tabulated in the NIST/SEMATECH
+/// e-Handbook of Statistical Methods, §1.3.6.7.2; the normal 1.960 beyond 30).
+public struct MetricInterval: Sendable, Codable, Equatable {
+    public var replicas: Int
+    public var mean: Double
+    public var low: Double
+    public var high: Double
+
+    static let t975: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+                                 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+    public init(_ values: [Double]) {
+        let n = values.count
+        replicas = n
+        mean = n == 0 ? .nan : values.reduce(0, +) / Double(n)
+        guard n > 1 else { low = mean; high = mean; return }
+        let m = mean
+        let variance = values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(n - 1)
+        let t = n - 1 <= MetricInterval.t975.count ? MetricInterval.t975[n - 2] : 1.960
+        let half = t * variance.squareRoot() / Double(n).squareRoot()
+        low = mean - half
+        high = mean + half
+    }
+}
+
 /// How far a metric may move the wrong way from a baseline before it counts as a regression: an absolute
 /// amount in the metric's unit, or a share of the baseline value (`10%`).
 public struct Tolerance: Sendable, Equatable, Codable {
     public var absolute: Double
     public var relative: Double
+    /// `ci`: the half-width of this run's 95 % interval over its replicas (what chance alone moves the metric by).
+    public var fromInterval = false
+
+    public init(absolute: Double, relative: Double, fromInterval: Bool = false) {
+        self.absolute = absolute; self.relative = relative; self.fromInterval = fromInterval
+    }
 
     public static func parse(_ text: String) throws(InputError) -> Tolerance {
         let t = text.trimmingCharacters(in: .whitespaces)
+        if t == "ci" { return Tolerance(absolute: 0, relative: 0, fromInterval: true) }
         if t.hasSuffix("%"), let v = Double(t.dropLast().trimmingCharacters(in: .whitespaces)), v >= 0 { return Tolerance(absolute: 0, relative: v / 100) }
         if let v = Double(t), v >= 0 { return Tolerance(absolute: v, relative: 0) }
         if let d = try? DurationFormat.parse(t) { return Tolerance(absolute: Double(d), relative: 0) }
-        throw InputError("'\(t)' is not a tolerance; write an amount (0.01, 30s) or a share of the baseline (10%)")
+        throw InputError("'\(t)' is not a tolerance; write an amount (0.01, 30s), a share of the baseline (10%) or ci (the replicas' 95 % interval)")
     }
 
     public func allows(baseline: Double, measured: Double, higherIsBetter: Bool) -> Bool {
@@ -191,7 +234,7 @@ public struct Tolerance: Sendable, Equatable, Codable {
         return higherIsBetter ? measured >= baseline - slack - 1e-12 : measured <= baseline + slack + 1e-12
     }
 
-    public var text: String { relative > 0 ? String(format: "%g%%", relative * 100) : String(format: "%g", absolute) }
+    public var text: String { fromInterval ? "ci" : relative > 0 ? String(format: "%g%%", relative * 100) : String(format: "%g", absolute) }
 
     /// Defaults: what a change of firmware or settings should not move without someone deciding it.
     public static let defaults: [String: Tolerance] = [

@@ -134,7 +134,7 @@ struct FleetOutputs {
         var result = FleetReport(scenario: sc, partial: partial)
         if let baseline {
             let old = try FleetReport.load(path: baseline)
-            result.compare(with: old, tolerances: sc.tolerances)
+            try result.compare(with: old, tolerances: sc.tolerances, baselineFile: baseline)
         }
         // Every file is written before the verdict, so a failing run leaves all its evidence.
         if let report { try writeFile(report, try JSONOutput.encode(result), option: "--report") }

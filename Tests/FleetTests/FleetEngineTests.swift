@@ -189,6 +189,45 @@ func idealSite(bays: Int = 1, gates: Int = 0, script: String, extra: String = ""
         #expect(Set(sent).count > 1, "\(sent)")
     }
 
+    /// Issue 15: the 95 % interval of a mean, by hand: 1…5 has mean 3, s = √2.5 = 1.5811, t(4) = 2.776 (NIST/SEMATECH
+    /// table), half-width 2.776 · 1.5811 / √5 = 1.9629.
+    @Test func intervalsByHand() {
+        let i = MetricInterval([1, 2, 3, 4, 5])
+        #expect(i.replicas == 5 && i.mean == 3)
+        #expect(abs(i.low - 1.0371) < 1e-4 && abs(i.high - 4.9629) < 1e-4, "\(i)")
+        let one = MetricInterval([0.9])
+        #expect(one.low == 0.9 && one.high == 0.9)
+    }
+
+    /// Assertions on the replicas' interval: `pdr >= B @95%` holds when the interval's lower end does; with one
+    /// replica it cannot be judged and fails saying so; a baseline of another scenario is refused naming both.
+    @Test func assertionsOnTheInterval() throws {
+        var sc = try scenario(Self.twoCells)
+        sc.duration = 12 * Time.hour
+        sc.assertions = [try FleetAssertion.parse("pdr >= 0.5 @95%"), try FleetAssertion.parse("pdr >= 0.9999 @95%"),
+                         try FleetAssertion.parse("staleness.p99 <= 1h @95%")]
+        let four = FleetReport(scenario: sc, partial: FleetRunner(scenario: sc, replicas: 4).run())
+        let i = try #require(four.intervals?["pdr"])
+        #expect(i.replicas == 4 && i.low < i.mean && i.mean < i.high)
+        #expect(four.assertions.map(\.passed) == [true, false, true], "\(four.assertions.map(\.text))")
+        #expect(four.assertions[0].text.hasPrefix("pdr 95 % interval ") && four.assertions[0].text.contains("over 4 replicas"), "\(four.assertions[0].text)")
+        let single = FleetReport(scenario: sc, partial: FleetRunner(scenario: sc).run())
+        #expect(single.assertions.allSatisfy { !$0.passed && $0.text.hasSuffix("needs two replicas or more (--replicas N); this run has one") })
+        #expect(throws: InputError.self) { try FleetAssertion.parse("pdr >= 0.9 @90%") }
+        var other = four
+        other.scenario = "another"
+        var mine = four
+        do {
+            try mine.compare(with: other, tolerances: Tolerance.defaults, baselineFile: "old.json")
+            Issue.record("a baseline of another scenario was taken")
+        } catch {
+            #expect(error.message.contains("'another'") && error.message.contains("'\(four.scenario)'"), "\(error)")
+        }
+        // ci: the half-width of this run's interval.
+        try mine.compare(with: four, tolerances: ["pdr": try Tolerance.parse("ci")])
+        #expect(mine.baseline?.first?.tolerance.hasPrefix("ci ±") == true && mine.baseline?.first?.passed == true)
+    }
+
     @Test func sameSeedSameResultsOtherSeedOtherResults() throws {
         var sc = try scenario(Self.twoCells)
         let one = try JSONOutput.encode(FleetReport(scenario: sc, partial: FleetRunner(scenario: sc).run()))
@@ -231,12 +270,12 @@ func idealSite(bays: Int = 1, gates: Int = 0, script: String, extra: String = ""
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-report-\(getpid()).json").path
         try JSONOutput.encode(report).write(toFile: path, atomically: true, encoding: .utf8)
         let old = try FleetReport.load(path: path)
-        report.compare(with: old, tolerances: Tolerance.defaults)
+        try report.compare(with: old, tolerances: Tolerance.defaults)
         #expect(report.passed == old.passed)
         #expect(report.baseline?.allSatisfy(\.passed) == true)
         var better = old
         better.metrics["pdr"] = (old.metrics["pdr"] ?? 0) + 0.02
-        report.compare(with: better, tolerances: Tolerance.defaults)
+        try report.compare(with: better, tolerances: Tolerance.defaults)
         #expect(!report.passed)
         #expect(report.failures.contains { $0.hasPrefix("regression: pdr") })
         // A failed comparison is a failed JUnit case.
