@@ -69,7 +69,9 @@ let package = Package(
         .target(name: "Emulator", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Codecs", "Serial", "CFirmware", "Traces"],
                 swiftSettings: optimised),
         // FlashTest: plans and their runner against a board (real or emulated), JUnit, production logs.
-        .target(name: "FlashTest", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Codecs", "Serial", "Traces"],
+        // Charts: self-contained HTML reports (inline SVG and CSS) for the commands' results.
+        .target(name: "Charts", dependencies: [], swiftSettings: optimised),
+        .target(name: "FlashTest", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Codecs", "Serial", "Traces", "Charts"],
                 swiftSettings: optimised),
         // Traces: readers (packet-forwarder, The Things Stack, ChirpStack, pcap/pcapng, session logs; gzip), the validation
         // pipeline, writers, the Semtech UDP virtual gateway.
@@ -104,7 +106,7 @@ let package = Package(
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Network", "Device", "Codecs", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "Codecs", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "HarnessCore"]),
-        .testTarget(name: "FlashTestTests", dependencies: ["FlashTest", "Emulator", "Serial", "Codecs", "HarnessCore", "RadioLink"]),
+        .testTarget(name: "FlashTestTests", dependencies: ["FlashTest", "Emulator", "Serial", "Codecs", "HarnessCore", "RadioLink", "LoRaWAN"]),
         .testTarget(name: "CLITests", dependencies: ["loraharness", "HarnessCore", "TestSupport"]),
     ]
 )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what loraharness needs and is missing: Debian packages for libserialport (serial ports) and
-# zlib (gzip traces), and pkg-config to find them. Safe to run again: it does nothing when all is there.
+# zlib (gzip traces), and pkg-config to find them; the tools the tests use (tshark, jq, xmllint, chromium). Safe to run again: it does nothing when all is there.
 set -u
 need=()
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
@@ -14,6 +14,9 @@ fi
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 # jq: `make bench FILTER=peers` times replay against it on the same file.
 command -v jq >/dev/null 2>&1 || need+=(jq)
+# xmllint (libxml2-utils) and chromium: the tests parse the HTML reports with libxml2 and render them headless.
+command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ((${#need[@]} == 0)); then exit 0; fi
 
 echo "deps: installing ${need[*]}" >&2

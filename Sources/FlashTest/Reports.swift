@@ -1,7 +1,60 @@
+import Charts
 import Foundation
 import HarnessCore
 
 public enum FlashTestReport {
+    /// One self-contained HTML page for a run of one or more boards: the verdicts, the production summary (boards
+    /// passed, failed by step), each step's duration per board, and measured against modelled transmit times.
+    public static func html(_ boards: [BoardResult], plan: String) -> String {
+        var page = HTMLPage(title: "flash-test: \(plan)")
+        let passed = boards.filter(\.passed).count
+        page.paragraph("\(boards.count) board\(boards.count == 1 ? "" : "s"): \(passed) passed, \(boards.count - passed) failed.",
+                       cssClass: passed == boards.count ? "verdict-pass" : "verdict-fail")
+        page.table(["result", "port", "DevEUI", "firmware", "failing step", "time"],
+                   boards.map { [$0.passed ? "PASS" : "FAIL", $0.port, $0.devEUI ?? "", $0.firmware ?? "", $0.failingStep ?? "", String(format: "%.2f s", $0.seconds)] },
+                   classes: boards.map { $0.passed ? "pass" : "fail" }, numeric: [5])
+        if boards.count > 1 {
+            var byStep: [String: Int] = [:]
+            for b in boards where !b.passed { byStep[b.failingStep ?? "?", default: 0] += 1 }
+            var bars = [Bar(label: "passed", value: Double(passed), colour: Palette.pass)]
+            for (step, n) in byStep.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+                bars.append(Bar(label: "failed at \(step)", value: Double(n), colour: Palette.fail))
+            }
+            page.heading("Production summary")
+            page.figure(BarChart(title: "Boards by outcome", description: "\(passed) of \(boards.count) boards passed; the others by the step they failed at",
+                                 bars: bars, unit: "boards").svg, caption: "Boards that passed, and the failed ones by failing step.")
+        }
+        let timed = boards.flatMap { b in b.steps.compactMap { s -> ScatterChart.Point? in
+            guard let m = s.measuredMilliseconds, let e = s.modelMilliseconds else { return nil }
+            return ScatterChart.Point(label: "\(b.port) \(s.name): \(HTML.number(m)) ms measured, \(HTML.number(e)) ms modelled",
+                                      x: e, y: m, colour: s.status == .passed ? Palette.pass : Palette.fail)
+        } }
+        if !timed.isEmpty {
+            page.heading("Transmit time against the airtime model")
+            page.figure(ScatterChart(title: "Measured against modelled time on air", description: "one point per transmit-time step; on the dashed line they agree",
+                                     xLabel: "model, ms", yLabel: "measured, ms", points: timed).svg,
+                        caption: "Each transmit-time step: the time on air measured on the board against the radio-link model's.")
+        }
+        for b in boards {
+            page.heading("\(b.passed ? "PASS" : "FAIL")  \(b.port)" + (b.devEUI.map { " (\($0))" } ?? ""))
+            page.table(["step", "result", "time", "detail"],
+                       b.steps.map { s in
+                           var detail = s.detail
+                           if let e = s.expected { detail += " — expected: \(e)" }
+                           if let g = s.got { detail += "; got: \(g)" }
+                           return [s.name, s.status == .passed ? "PASS" : s.status == .failed ? "FAIL" : "skip", String(format: "%.2f s", s.seconds), detail]
+                       },
+                       classes: b.steps.map { $0.status == .passed ? "pass" : $0.status == .failed ? "fail" : "skip" }, numeric: [2])
+            page.figure(BarChart(title: "Step durations, \(b.port)", description: "seconds per step of the plan, coloured by result",
+                                 bars: b.steps.map { s in
+                                     Bar(label: s.name, value: s.seconds, colour: s.status == .passed ? Palette.pass : s.status == .failed ? Palette.fail : Palette.skip,
+                                         shown: String(format: "%.2f s", s.seconds))
+                                 }, unit: "s").svg,
+                        caption: "How long each step took on \(b.port) (green passed, vermillion failed, grey skipped).")
+        }
+        return page.rendered
+    }
+
     static func xml(_ s: String) -> String { XMLText.escape(s) }
 
     /// JUnit XML for one board: a test suite, one test case per step (skipped steps marked so).

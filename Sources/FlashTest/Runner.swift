@@ -19,6 +19,9 @@ public struct StepResult: Sendable, Codable, Equatable {
     public var lastLines: [String]
     /// A failure of the port rather than of the board's answer (missing, busy, disconnected): JUnit `<error>`.
     public var portFault: Bool? = nil
+    /// A transmit-time step's measured and modelled time on air, milliseconds.
+    public var measuredMilliseconds: Double? = nil
+    public var modelMilliseconds: Double? = nil
 }
 
 public struct BoardResult: Sendable, Codable {
@@ -209,6 +212,11 @@ public final class FlashTestRunner {
                 if r.portFault != true, let other = otherDialect(session?.recent.map(\.text) ?? []) {
                     r.detail += "; the board answers in the dialect of profile \(other) (try --profile \(other))"
                 }
+            }
+            if let t = timed {
+                r.measuredMilliseconds = t.measured
+                r.modelMilliseconds = t.model
+                timed = nil
             }
             // What the board said goes through the session log's redaction before anyone sees it: a `command` step
             // that reads a key back, an echoing module's key command in `got:`.
@@ -817,6 +825,8 @@ public final class FlashTestRunner {
         }
     }
     private var lastOnAir: Nanoseconds?
+    /// The last txTime step's measured and modelled time on air (ms), for the reports.
+    private var timed: (measured: Double, model: Double)?
 
     /// Sends a transmit command once the radio takes it: a refusal without a duty-cycle wait means the last
     /// uplink's receive windows are still open, so it is sent again after they close (three times at most).
@@ -931,6 +941,7 @@ public final class FlashTestRunner {
             slack += uncertainty
             how = "; receive windows \(best.description) \(DurationFormat.milliseconds(best.duration)) ms, answer time \(DurationFormat.milliseconds(uncertainty)) ms"
         }
+        timed = (Double(measured) / 1e6, Double(expected) / 1e6)
         let text = "\(DurationFormat.milliseconds(measured)) ms against \(DurationFormat.milliseconds(expected)) ms (DR\(lastDataRate), \(lastPayloadBytes + 13)-byte frame)" + how
         guard Swift.abs(measured - expected) <= slack else {
             // Which data rate the time on air fits: a module stuck at another one shows here.

@@ -122,6 +122,7 @@ struct FlashTestCommand: ParsableCommand {
     @Flag(help: "When a board answers with garbage, try the common baud rates and name the one it answers at.") var probeBaud = false
     @Option(help: "Override the plan's profile.") var profile: String?
     @Option(help: "JUnit XML; with several boards, the port is added to the name.") var junit: String?
+    @Option(help: "One self-contained HTML report of every board (verdicts, production summary, step durations, transmit times).") var html: String?
     @Option(help: "Session log of every byte (keys redacted); with several boards, the port is added to the name.") var log: String?
     @Option(help: "The firmware image for the flash step.") var firmware: String?
     @Option(help: "Production manifest CSV: port,usb_serial,dev_eui,join_eui,app_key.") var manifest: String?
@@ -216,6 +217,7 @@ struct FlashTestCommand: ParsableCommand {
             if let j = fileFor(junit, r.port) { try writeFile(j, FlashTestReport.junit(r), option: "--junit") }
             try prodLog?.append(r)
         }
+        if let html { try writeFile(html, FlashTestReport.html(done, plan: thePlan.name), option: "--html") }
         if !common.json {
             var t = TextTable(["port", "DevEUI", "firmware", "result", "failing step", "time"])
             for r in done {
