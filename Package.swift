@@ -17,7 +17,7 @@ let package = Package(
         .library(name: "RadioLink", targets: ["RadioLink"]),
         // Every library module at once: what the fuzz targets (Fuzz/, a package of their own) are built against.
         .library(name: "LoRaHarnessKit", targets: ["HarnessCore", "RadioLink", "LoRaWAN", "Codecs", "Device", "Network", "Fleet",
-                                                   "Serial", "Emulator", "FlashTest", "Traces"]),
+                                                   "Serial", "Emulator", "FlashTest", "Traces", "Charts"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,7 +42,7 @@ let package = Package(
         ),
         // Network: the radio channel engine and the network server.
         // Its hot loops run hundreds of millions of times: exclusivity is checked statically, not at run time.
-        .target(name: "Network", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device"],
+        .target(name: "Network", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Charts"],
                 swiftSettings: optimised + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The C firmware core and payload codec, compiled into the package so Swift calls it directly.
         .target(
@@ -58,7 +58,7 @@ let package = Package(
         // Codecs: the occupancy payload format (Swift reference), CayenneLPP, and the three-way verification.
         .target(name: "Codecs", dependencies: ["HarnessCore", "RadioLink", "CFirmware"], swiftSettings: optimised),
         // Fleet: sites, firmware-in-the-loop sensors, the network server on the channel, what residents see; cells, shards.
-        .target(name: "Fleet", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Network", "Codecs", "CFirmware"],
+        .target(name: "Fleet", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Network", "Codecs", "CFirmware", "Charts"],
                 swiftSettings: optimised),
         // libserialport, found through pkg-config (Debian: libserialport-dev).
         .systemLibrary(name: "CLibSerialPort", pkgConfig: "libserialport", providers: [.apt(["libserialport-dev"])]),

@@ -204,3 +204,171 @@ public struct HTMLPage: Sendable {
             + body.joined(separator: "\n") + "\n</body></html>\n"
     }
 }
+
+/// Lines over an x axis (time, or a value for a CDF): each series its own colour, drawn as steps (a state held until
+/// the next sample) or straight segments, with a legend.
+public struct LineChart {
+    public struct Series {
+        public var name: String
+        public var points: [(x: Double, y: Double)]
+        public var colour: String
+        public var dashed = false
+        public init(name: String, points: [(x: Double, y: Double)], colour: String, dashed: Bool = false) {
+            self.name = name; self.points = points; self.colour = colour; self.dashed = dashed
+        }
+    }
+    public var title: String
+    public var description: String
+    public var series: [Series]
+    public var step = false
+    public var xLabel: String
+    public var yLabel: String
+    /// Tick labels: the axis values as people read them (durations, percentages).
+    public var xFormat: (Double) -> String = { HTML.number($0) }
+    public var yFormat: (Double) -> String = { HTML.number($0) }
+    /// Fixed y range (nil: from 0 to the data's maximum).
+    public var yRange: ClosedRange<Double>?
+    /// Tick positions on x (nil: round numbers); a time axis gives whole hours or days.
+    public var xTicks: [Double]?
+    /// Vertical bands to shade (an outage), x from … to.
+    public var bands: [(from: Double, to: Double, label: String)] = []
+    public var width = 720, height = 260
+
+    public init(title: String, description: String, series: [Series], xLabel: String, yLabel: String) {
+        self.title = title; self.description = description; self.series = series; self.xLabel = xLabel; self.yLabel = yLabel
+    }
+
+    public var svg: String {
+        let left = 64, right = 150, top = 12, bottom = 40
+        let xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }
+        let x0 = xs.min() ?? 0, x1 = max(xs.max() ?? 1, x0 + 1e-9)
+        let y0 = yRange?.lowerBound ?? 0, y1 = max(yRange?.upperBound ?? (ys.max() ?? 1), y0 + 1e-9)
+        let pw = Double(width - left - right), ph = Double(height - top - bottom)
+        func px(_ v: Double) -> Double { Double(left) + (v - x0) / (x1 - x0) * pw }
+        func py(_ v: Double) -> Double { Double(top) + ph - (v - y0) / (y1 - y0) * ph }
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\" "
+            + "aria-label=\"\(HTML.escape(title + ": " + description))\" data-chart=\"lines\">"
+        s += "<title>\(HTML.escape(title))</title><desc>\(HTML.escape(description))</desc>" + svgStyle
+        for b in bands {
+            let a = px(max(x0, b.from)), z = px(min(x1, b.to))
+            guard z > a else { continue }
+            s += "<rect class=\"band\" x=\"\(HTML.number(a.rounded()))\" y=\"\(top)\" width=\"\(HTML.number(max(1, (z - a).rounded())))\" height=\"\(Int(ph))\" "
+                + "fill=\"#F0E442\" fill-opacity=\"0.35\" data-from=\"\(HTML.number(b.from))\" data-to=\"\(HTML.number(b.to))\"><title>\(HTML.escape(b.label))</title></rect>"
+        }
+        s += "<line x1=\"\(left)\" y1=\"\(top + Int(ph))\" x2=\"\(width - right)\" y2=\"\(top + Int(ph))\" stroke=\"#444\"/>"
+        s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top + Int(ph))\" stroke=\"#444\"/>"
+        for t in (xTicks ?? niceTicks(x0, x1, count: 5)) where t >= x0 && t <= x1 {
+            s += "<text x=\"\(HTML.number(px(t).rounded()))\" y=\"\(top + Int(ph) + 16)\" text-anchor=\"middle\" class=\"tick\">\(HTML.escape(xFormat(t)))</text>"
+        }
+        for t in niceTicks(y0, y1, count: 4) {
+            s += "<text x=\"\(left - 6)\" y=\"\(HTML.number(py(t).rounded() + 4))\" text-anchor=\"end\" class=\"tick\">\(HTML.escape(yFormat(t)))</text>"
+            s += "<line x1=\"\(left)\" y1=\"\(HTML.number(py(t).rounded()))\" x2=\"\(width - right)\" y2=\"\(HTML.number(py(t).rounded()))\" stroke=\"#eee\"/>"
+        }
+        for (i, sr) in series.enumerated() where !sr.points.isEmpty {
+            var d = ""
+            for (k, p) in sr.points.enumerated() {
+                let x = HTML.number(px(p.x).rounded()), y = HTML.number(py(p.y).rounded())
+                if k == 0 { d += "M\(x) \(y)" } else if step { d += "H\(x)V\(y)" } else { d += "L\(x) \(y)" }
+            }
+            let values = sr.points.map { "\(HTML.number($0.x)),\(HTML.number($0.y))" }.joined(separator: " ")
+            s += "<path class=\"series\" d=\"\(d)\" fill=\"none\" stroke=\"\(sr.colour)\" stroke-width=\"1.6\"\(sr.dashed ? " stroke-dasharray=\"5 3\"" : "") "
+                + "data-name=\"\(HTML.escape(sr.name))\" data-points=\"\(values)\"/>"
+            let ly = top + 14 + i * 16
+            s += "<line x1=\"\(width - right + 10)\" y1=\"\(ly - 4)\" x2=\"\(width - right + 28)\" y2=\"\(ly - 4)\" stroke=\"\(sr.colour)\" stroke-width=\"2\"\(sr.dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
+            s += "<text x=\"\(width - right + 32)\" y=\"\(ly)\">\(HTML.escape(sr.name))</text>"
+        }
+        s += "<text x=\"\(left + Int(pw) / 2)\" y=\"\(height - 6)\" text-anchor=\"middle\">\(HTML.escape(xLabel))</text>"
+        s += "<text x=\"14\" y=\"\(top + Int(ph) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(top + Int(ph) / 2))\">\(HTML.escape(yLabel))</text></svg>"
+        return s
+    }
+}
+
+/// Ticks for a time axis in nanoseconds from `low` to `high`: a round step (a minute … a week) giving about `count`.
+public func timeTicks(_ low: Double, _ high: Double, count: Int = 6) -> [Double] {
+    let minute = 60e9, hour = 3600e9, day = 86_400e9
+    let steps = [minute, 5 * minute, 15 * minute, 30 * minute, hour, 3 * hour, 6 * hour, 12 * hour, day, 2 * day, 7 * day, 14 * day, 30 * day]
+    let step = steps.first { (high - low) / $0 <= Double(count) } ?? steps[steps.count - 1]
+    var t = (low / step).rounded(.up) * step
+    var out: [Double] = []
+    while t <= high && out.count < 60 { out.append(t); t += step }
+    return out
+}
+
+/// Positions on a plane (metres east and north): labelled markers, coloured by a value, for a map of a deployment.
+public struct MapChart {
+    public struct Mark {
+        public var label: String
+        public var x: Double, y: Double
+        public var colour: String
+        /// circle (a site), triangle (a gateway), square (other transmitters), dot (a device).
+        public var shape: String
+        public var value: Double?
+        public var note: String?
+        public init(label: String, x: Double, y: Double, colour: String, shape: String, value: Double? = nil, note: String? = nil) {
+            self.label = label; self.x = x; self.y = y; self.colour = colour; self.shape = shape; self.value = value; self.note = note
+        }
+    }
+    public var title: String
+    public var description: String
+    public var marks: [Mark]
+    public var legend: [(colour: String, text: String)] = []
+    public var size = 620
+
+    public init(title: String, description: String, marks: [Mark]) { self.title = title; self.description = description; self.marks = marks }
+
+    public var svg: String {
+        let pad = 46.0, legendHeight = 18 * max(1, legend.count) + 8
+        let xs = marks.map(\.x), ys = marks.map(\.y)
+        let minX = xs.min() ?? 0, maxX = xs.max() ?? 1, minY = ys.min() ?? 0, maxY = ys.max() ?? 1
+        let span = max(maxX - minX, maxY - minY, 1)
+        let scale = (Double(size) - 2 * pad) / span
+        func px(_ v: Double) -> Double { pad + (v - minX) * scale }
+        func py(_ v: Double) -> Double { Double(size) - pad - (v - minY) * scale }
+        let h = size + legendHeight
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" width=\"\(size)\" height=\"\(h)\" viewBox=\"0 0 \(size) \(h)\" "
+            + "aria-label=\"\(HTML.escape(title + ": " + description))\" data-chart=\"map\">"
+        s += "<title>\(HTML.escape(title))</title><desc>\(HTML.escape(description))</desc>" + svgStyle
+        s += "<rect x=\"\(Int(pad) - 6)\" y=\"\(Int(pad) - 6)\" width=\"\(size - 2 * Int(pad) + 12)\" height=\"\(size - 2 * Int(pad) + 12)\" fill=\"none\" stroke=\"#ddd\"/>"
+        // A scale bar: a round number of kilometres (or metres) about a fifth of the span.
+        let target = span / 5
+        let mag = pow(10, floor(log10(target)))
+        let bar = [1.0, 2.0, 5.0, 10.0].map { $0 * mag }.last { $0 <= target } ?? mag
+        s += "<line x1=\"\(Int(pad))\" y1=\"\(size - 14)\" x2=\"\(HTML.number((pad + bar * scale).rounded()))\" y2=\"\(size - 14)\" stroke=\"#222\" stroke-width=\"2\"/>"
+        s += "<text x=\"\(Int(pad))\" y=\"\(size - 20)\" class=\"tick\">\(bar >= 1000 ? HTML.number(bar / 1000) + " km" : HTML.number(bar) + " m")</text>"
+        for m in marks {
+            let x = px(m.x).rounded(), y = py(m.y).rounded()
+            let data = "class=\"mark\" data-label=\"\(HTML.escape(m.label))\" data-x=\"\(HTML.number(m.x))\" data-y=\"\(HTML.number(m.y))\""
+                + (m.value.map { " data-value=\"\(HTML.number($0))\"" } ?? "")
+            let tip = "<title>\(HTML.escape(m.label + (m.note.map { ": " + $0 } ?? "")))</title>"
+            switch m.shape {
+            case "triangle":
+                s += "<path \(data) d=\"M\(HTML.number(x)) \(HTML.number(y - 8))L\(HTML.number(x + 7)) \(HTML.number(y + 5))L\(HTML.number(x - 7)) \(HTML.number(y + 5))Z\" fill=\"\(m.colour)\" stroke=\"#222\">\(tip)</path>"
+                s += "<text x=\"\(HTML.number(x + 9))\" y=\"\(HTML.number(y + 4))\" class=\"tick\">\(HTML.escape(m.label))</text>"
+            case "square":
+                s += "<rect \(data) x=\"\(HTML.number(x - 2))\" y=\"\(HTML.number(y - 2))\" width=\"4\" height=\"4\" fill=\"\(m.colour)\">\(tip)</rect>"
+            case "dot":
+                s += "<circle \(data) cx=\"\(HTML.number(x))\" cy=\"\(HTML.number(y))\" r=\"2.5\" fill=\"\(m.colour)\">\(tip)</circle>"
+            default:
+                s += "<circle \(data) cx=\"\(HTML.number(x))\" cy=\"\(HTML.number(y))\" r=\"7\" fill=\"\(m.colour)\" stroke=\"#222\">\(tip)</circle>"
+                s += "<text x=\"\(HTML.number(x + 9))\" y=\"\(HTML.number(y + 4))\">\(HTML.escape(m.label))</text>"
+            }
+            if let n = m.note, m.shape == "triangle" {
+                s += "<circle cx=\"\(HTML.number(x))\" cy=\"\(HTML.number(y))\" r=\"12\" fill=\"none\" stroke=\"#D55E00\" stroke-width=\"2\" stroke-dasharray=\"3 2\"><title>\(HTML.escape(n))</title></circle>"
+            }
+        }
+        for (i, l) in legend.enumerated() {
+            let y = size + 14 + 18 * i
+            s += "<rect x=\"\(Int(pad))\" y=\"\(y - 10)\" width=\"12\" height=\"12\" fill=\"\(l.colour)\"/><text x=\"\(Int(pad) + 18)\" y=\"\(y)\">\(HTML.escape(l.text))</text>"
+        }
+        return s + "</svg>"
+    }
+}
+
+/// A colour for a ratio from 0 to 1 on a colour-blind-safe scale (vermillion below `low`, orange, sky blue, blue
+/// at 1), for maps coloured by delivery ratio.
+public func ratioColour(_ r: Double, low: Double = 0.9) -> String {
+    if r >= 0.99 { return Palette.blue }
+    if r >= 0.97 { return Palette.sky }
+    if r >= low { return Palette.orange }
+    return Palette.vermillion
+}

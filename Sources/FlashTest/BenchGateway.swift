@@ -39,8 +39,8 @@ public final class BenchGateway: @unchecked Sendable {
     private let network: MiniNetwork
     private var devices: [EUI64: Int] = [:]
     private var heard: [AirUplink] = []
-    private var gatewayAddress: sockaddr_storage?
-    private var gatewayAddressLength: socklen_t = 0
+    /// Where each gateway (by EUI) listens for PULL_RESP: the source of its last PULL_DATA.
+    private var downPaths: [[UInt8]: (address: sockaddr_storage, length: socklen_t)] = [:]
     private var thread: Thread?
     private var running = true
     private let start = DispatchTime.now().uptimeNanoseconds
@@ -127,7 +127,7 @@ public final class BenchGateway: @unchecked Sendable {
     public var now: Nanoseconds { Int64(DispatchTime.now().uptimeNanoseconds - start) }
 
     /// Whether a gateway has sent PULL_DATA: without it there is no way to send it a downlink.
-    public var hasDownlinkPath: Bool { lock.lock(); defer { lock.unlock() }; return gatewayAddress != nil }
+    public var hasDownlinkPath: Bool { lock.lock(); defer { lock.unlock() }; return !downPaths.isEmpty }
 
     /// Waits up to `timeout` for a gateway's PULL_DATA (a packet forwarder sends one every keepalive_interval,
     /// 10 s by default).
@@ -189,17 +189,17 @@ public final class BenchGateway: @unchecked Sendable {
         guard let d = try? SemtechDatagram.parse(datagram) else { return }
         switch d {
         case let .pullData(version, token, eui):
-            if !hasDownlinkPath { onEvent?("gateway: PULL_DATA from \(Hex.encode(eui, uppercase: true)): the way down is open") }
             lock.lock()
-            gatewayAddress = from
-            gatewayAddressLength = length
+            let new = downPaths[eui] == nil
+            downPaths[eui] = (from, length)
             lock.unlock()
+            if new { onEvent?("gateway: PULL_DATA from \(Hex.encode(eui, uppercase: true)): the way down to it is open") }
             send(SemtechDatagram.pullAck(version: version, token: token).bytes, to: from, length: length)
-        case let .pushData(version, token, _, json):
+        case let .pushData(version, token, eui, json):
             send(SemtechDatagram.pushAck(version: version, token: token).bytes, to: from, length: length)
             for (item, tmst) in SemtechDatagram.uplinks(json) {
                 guard case .record(let r) = item, let bytes = r.phyPayload, r.crc != .bad else { continue }
-                received(r, bytes: bytes, tmst: tmst, version: version)
+                received(r, bytes: bytes, tmst: tmst, version: version, gateway: eui)
             }
         default:
             break
@@ -207,7 +207,8 @@ public final class BenchGateway: @unchecked Sendable {
     }
 
     /// One uplink: through the network's logic; its answer (if any) goes back at the uplink's end + RX1 delay.
-    private func received(_ r: TraceRecord, bytes: [UInt8], tmst: UInt32?, version: UInt8) {
+    /// The answer goes back through the gateway that heard it (its `tmst` is that gateway's clock).
+    private func received(_ r: TraceRecord, bytes: [UInt8], tmst: UInt32?, version: UInt8, gateway eui: [UInt8]) {
         lock.lock(); defer { lock.unlock() }
         let phy = try? FrameDecoder.decode(bytes)
         var device: Int?
@@ -232,7 +233,7 @@ public final class BenchGateway: @unchecked Sendable {
                                                                                  dataRate: dr, spreadingFactor: sf, bandwidth: bw, txPowerdBm: 14))
             air.verdict = lastVerdict ?? .other("no verdict")
             if let (frame, _) = network.downlink(device: device, window: 1, at: 0, frequencyHz: r.frequencyHz ?? 0, dataRate: dr),
-               let tmst, let gw = gatewayAddress {
+               let tmst, let gw = downPaths[eui] {
                 // RX1: the uplink's channel and data rate (EU868, RX1DROffset 0), JOIN_ACCEPT_DELAY1 or RECEIVE_DELAY1
                 // (the join-accept's RxDelay is 1 s) after the end of the uplink.
                 let rx1 = region.rx1DataRate(uplinkDR: dr, offset: 0) ?? dr
@@ -245,7 +246,7 @@ public final class BenchGateway: @unchecked Sendable {
                         "ipol": .bool(true), "size": .number(Double(frame.count)), "data": .string(Base64.encode(frame)),
                     ])])
                     let token = UInt16.random(in: 0...UInt16.max)
-                    send(SemtechDatagram.pullResp(version: version, token: version >= 2 ? token : 0, json: txpk).bytes, to: gw, length: gatewayAddressLength)
+                    send(SemtechDatagram.pullResp(version: version, token: version >= 2 ? token : 0, json: txpk).bytes, to: gw.address, length: gw.length)
                     pullResps += 1
                     air.answered = frame
                 }
@@ -266,7 +267,7 @@ extension UplinkVerdict {
         case .joinRefused(let e, let why): return "join-request from \(e) refused: \(why)"
         case .data(let a, let f, let p, let payload, let c, let r):
             return "\(c ? "confirmed" : "unconfirmed") uplink from \(a) FCnt \(f)\(r ? " (repeated)" : "") FPort \(p.map(String.init) ?? "none") "
-                + "\(payload.count) bytes"
+                + "\(payload.count) byte\(payload.count == 1 ? "" : "s")"
         case .dataRefused(let a, let why): return "uplink from \(a) refused: \(why)"
         case .other(let s): return s
         }

@@ -160,6 +160,42 @@ public struct FlashTestPlan: Sendable {
     }
 }
 
+extension FlashTestPlan {
+    /// What this plan asks of a profile (and of the run) that it does not give: each a problem at the step's line,
+    /// found before any board is touched (a plan for this project's firmware on a stock module, a downlink step
+    /// without a bench gateway).
+    public func problems(profile: DialectProfile, gateway: Bool) -> [InputError] {
+        var out: [InputError] = []
+        var uplinkSeen = false
+        func at(_ step: NamedStep, _ message: String) { out.append(InputError(message, at: .line(file: file, line: step.line))) }
+        let console = "this project's firmware console (ATC+ commands, hardware/CONSOLE.md)"
+        for step in steps {
+            switch step.step {
+            case .sensor where !profile.firmwareConsole:
+                at(step, "step '\(step.name)' needs \(console); profile \(profile.name) has none")
+            case .uplink(_, let hex, _):
+                if hex == nil && !profile.firmwareConsole {
+                    at(step, "step '\(step.name)' reads the payload back through \(console); profile \(profile.name) has none (give the step a payload: to send one)")
+                }
+                uplinkSeen = true
+            case .identity(_, let format, let kind) where (format != nil || kind != nil) && !profile.firmwareConsole:
+                at(step, "step '\(step.name)' checks the payload format or kind through \(console); profile \(profile.name) has none")
+            case .boot where profile.patterns["boot"]?.isEmpty ?? true:
+                at(step, "step '\(step.name)' waits for a boot banner; profile \(profile.name) has no boot pattern")
+            case .boot where profile.command("reset") == nil && profile.resetLine == nil:
+                at(step, "step '\(step.name)' resets the board; profile \(profile.name) has no reset command or reset line")
+            case .txTime where !uplinkSeen && !profile.firmwareConsole:
+                at(step, "step '\(step.name)' times the last uplink; no uplink step comes before it")
+            case .downlink where !gateway:
+                at(step, "step '\(step.name)' needs --gateway udp:HOST:PORT (the bench gateway sends the downlink)")
+            default:
+                break
+            }
+        }
+        return out
+    }
+}
+
 /// One board's identity and keys for production (never logged): from a manifest CSV
 /// `port,usb_serial,dev_eui,join_eui,app_key` (a row matches a board by port or USB serial number).
 public struct ManifestEntry: Sendable {

@@ -141,7 +141,9 @@ public struct ProductionLog {
         guard let h = FileHandle(forWritingAtPath: path) else { throw InputError("cannot append to the production log", at: .file(path)) }
         defer { try? h.close() }
         let time = ISO8601DateFormatter().string(from: Date())
-        let row = [time, r.port, r.usbSerial ?? "", r.devEUI ?? "", r.firmware ?? "", r.passed ? "pass" : "fail", r.failingStep ?? ""]
+        // A run stopped by a signal judged nothing: "stopped", neither passed nor failed (a --retest runs it again).
+        let result = r.interrupted == true ? "stopped" : r.passed ? "pass" : "fail"
+        let row = [time, r.port, r.usbSerial ?? "", r.devEUI ?? "", r.firmware ?? "", result, r.failingStep ?? ""]
             .map(ProductionLog.field).joined(separator: ",")
         do {
             _ = try h.seekToEnd()

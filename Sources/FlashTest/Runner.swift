@@ -938,6 +938,14 @@ public final class FlashTestRunner {
                 throw StepFailure(message: "the profile's receive windows do not apply to DR\(lastDataRate) of \(plan.region)")
             }
             measured = total - best.duration
+            // A measurement whose own uncertainty is larger than the tolerance cannot tell one data rate from the
+            // next: it neither passes nor blames the module (at a high --time-scale the harness's latency is scaled up).
+            if uncertainty > slack {
+                throw StepFailure(message: "the transmit time cannot be measured this precisely here: the send's answer took "
+                                  + "\(DurationFormat.milliseconds(uncertainty)) ms of board time, more than the \(DurationFormat.human(slack)) tolerance"
+                                  + (options.timeScale > 1 ? " (at --time-scale \(HTML_number(options.timeScale)) the harness's latency is scaled up: run at a lower time scale)" : ""),
+                                  expected: "an answer within \(DurationFormat.human(slack))", got: DurationFormat.milliseconds(uncertainty) + " ms")
+            }
             slack += uncertainty
             how = "; receive windows \(best.description) \(DurationFormat.milliseconds(best.duration)) ms, answer time \(DurationFormat.milliseconds(uncertainty)) ms"
         }
@@ -1058,12 +1066,15 @@ public final class FlashTestRunner {
     private func dutyCycleVerdict(refusedOn i: Int, accepted: Int, beyondModel: Int, wait: Nanoseconds?, line: String, at t: Nanoseconds,
                                   model: inout DutyCycleTracker, frequency: Int64, airtime: Nanoseconds, cost: Nanoseconds, dataRate: Int) throws -> String {
         let what = "refused on send \(i) (\(line)) after \(accepted) transmissions of \(DurationFormat.human(airtime)) at DR\(dataRate)"
-        // The model, from a full hour of credit at the first send of this step: when it would let this frame go.
+        // The model, from a full hour of credit at the first send of this step: when it would let this frame go, and
+        // the credit it says the band holds now.
         let predictedWait = (model.earliestStart(frequencyHz: frequency, airtime: airtime, now: t).time ?? t) - t
+        let modelCredit = model.band(for: frequency).map { model.credits(band: $0, now: t) } ?? 0
         // A module with more credit than a band can hold (duty cycle off, another region's band) sends more.
         if let wait {
-            // The wait names the credit it lacks; the credit it had at the step's start follows from it.
-            let spentBefore = wait - predictedWait
+            // The wait names the credit it lacks (credit = cost − wait, LoRaMac-node's RegionCommonUpdateBandTimeOff);
+            // what it spent beyond this run's transmissions is the model's credit less that.
+            let spentBefore = modelCredit - (cost - wait)
             // Whole-millisecond waits; the times of the sends as the harness saw them, scaled to the board.
             let tolerance = cost / 100 + max(Time.second, Int64(0.02e9 * options.timeScale))
             if spentBefore < -tolerance {
@@ -1086,9 +1097,10 @@ public final class FlashTestRunner {
             throw StepFailure(message: "the module sent \(beyondModel) frames more than a full band's credit allows", expected: "a refusal by about send \(predicted + 1)", got: what)
         }
         if predictedWait == 0 {
-            return what + "; a full band allows \(predicted): the module had spent credit before this step (a retest without a reboot)"
+            return what + "; the time-credit model would still send it (a full band allows about \(predicted) such frames): the module had spent "
+                + "credit before this step (a retest without a reboot)"
         }
-        return what + "; the time-credit model allows \(predicted) from a full band"
+        return what + "; refused where the time-credit model refuses too (from a full band, after this run's transmissions)"
     }
 }
 
@@ -1128,6 +1140,9 @@ extension ReceiveWindowTiming {
         return [("until RX2 timed out (\(timeoutSymbols) symbols at DR\(rx2DR))", rx2Delay + windowOffset + Int64(timeoutSymbols) * m.symbolNanoseconds)]
     }
 }
+
+/// A number as people write it: 20, 2.5.
+func HTML_number(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
 
 extension String {
     var nilIfEmpty: String? { isEmpty ? nil : self }

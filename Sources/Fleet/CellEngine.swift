@@ -209,7 +209,8 @@ final class CellEngine {
                               bayDevice: bayDevice, gateDevice: gateDevice,
                               result: SiteResult(replica: replica, name: spec.name, bays: spec.bays, gates: spec.gates, capacity: spec.capacity,
                                                  visits: 0, changes: 0, staleness: DurationHistogram(), superseded: 0, pending: 0, missed: 0,
-                                                 errorIntegral: 0, errorMax: 0, duration: duration)))
+                                                 errorIntegral: 0, errorMax: 0, duration: duration,
+                                                 timeline: [], sampleEvery: max(Time.minute, duration / 200))))
         }
         siteOf = Array(repeating: -1, count: sensors.count)
         for (li, s) in sites.enumerated() { for d in s.bayDevice + s.gateDevice { siteOf[d] = li } }
@@ -379,6 +380,13 @@ final class CellEngine {
     }
 
     private func integrate(_ si: Int, to t: Int64) {
+        // Samples for the timeline: every boundary passed since the last change saw the state it left.
+        let every = sites[si].result.sampleEvery
+        if every > 0 {
+            while Int64(sites[si].result.timeline.count + 1) * every <= t {
+                sites[si].result.timeline.append([sites[si].shownOccupancy, sites[si].trueOccupancy])
+            }
+        }
         let dt = t - sites[si].lastT
         if dt > 0 {
             let err = abs(sites[si].shownOccupancy - sites[si].trueOccupancy)

@@ -58,6 +58,10 @@ public struct SiteResult: Sendable, Codable, Equatable {
     public var errorIntegral: Double
     public var errorMax: Int
     public var duration: Nanoseconds
+    /// Occupancy as residents were shown it and as it was, sampled at `sampleEvery` (the state just before each
+    /// sample time): [shown, true] pairs, for the reports' timelines (200 samples over the run at most).
+    public var timeline: [[Int]] = []
+    public var sampleEvery: Nanoseconds = 0
 
     public var meanError: Double { duration > 0 ? errorIntegral / Double(duration) : 0 }
 }

@@ -224,6 +224,8 @@ public final class TraceValidator {
     public var onRecord: ((TraceRecord, JSONValue?) -> Void)?
     /// Occupancy timeline rows: (time, site, bays occupied, in, out).
     public var onTimeline: ((Nanoseconds, String, Int, Int, Int) -> Void)?
+    /// The series the HTML report draws.
+    public let series = ReplaySeries()
 
     /// A device's identity in the per-device tables: its DevEUI when known, else its DevAddr. Hashed as integers;
     /// the text form is made once per device.
@@ -407,8 +409,10 @@ public final class TraceValidator {
     private func reject(_ reason: RejectReason, _ detail: @autoclosure () -> String, at: InputLocation) {
         report.rejected += 1
         report.rejectedByReason[reason.rawValue, default: 0] += 1
-        if report.firstRejection == nil { report.firstRejection = "\(reason.rawValue): \(detail()) (\(at))" }
-        problem("\(reason.rawValue): \(detail())", at: at)
+        let text = detail()
+        if report.firstRejection == nil { report.firstRejection = "\(reason.rawValue): \(text) (\(at))" }
+        series.rejection(reason.rawValue, "\(text) (\(at))")
+        problem("\(reason.rawValue): \(text)", at: at)
     }
 
     public func consume(_ item: consuming TraceItem) {
@@ -1032,23 +1036,29 @@ public final class TraceValidator {
                     }
                     d.f.replays += 1
                     report.replays += 1
+                    series.counter(key, at: r.time, fcnt, mark: "replay")
                     reject(.replay, "\(key) FCnt \(fcnt) again with other content", at: r.source)
                     return .done
                 case .ahead, .wrapped:
                     let gap = Int(fcnt &- last &- 1)
                     if gap > 0 { d.f.lost += gap; report.lost += gap }
                     if case .wrapped = kind { d.f.wraps += 1; report.wraps += 1 }
+                    series.counter(key, at: r.time, fcnt, mark: gap > 0 ? "gap" : nil)
                 case .restarted:
                     d.f.resets += 1
                     report.resets += 1
+                    series.counter(key, at: r.time, fcnt, mark: "reset")
                 case .behind:
                     d.f.replays += 1
                     report.replays += 1
+                    series.counter(key, at: r.time, fcnt, mark: "replay")
                     reject(.replay, "\(key) FCnt \(fcnt) after \(last)", at: r.source)
                     return .done
                 case .first:
-                    break
+                    series.counter(key, at: r.time, fcnt, mark: nil)
                 }
+            } else {
+                series.counter(key, at: r.time, fcnt, mark: nil)
             }
             d.lastFcnt = fcnt
         }
@@ -1095,9 +1105,11 @@ public final class TraceValidator {
             }
         }
         guard let t = r.time else { return }
+        for g in r.receptions { series.reception(gateway: g.gateway, at: t, rssi: g.rssi, snr: g.snr) }
         if let f = r.frequencyHz, let band = bandOf(f), band < bandLimit.count, d.lastTime.map({ t >= $0 }) ?? true {
             let before = d.audit.violations
-            d.audit.record(start: t, airtime: airtime, band: band, limit: bandLimit[band])
+            let share = d.audit.record(start: t, airtime: airtime, band: band, limit: bandLimit[band])
+            series.share(d.f.device, at: t, share, limit: bandLimit[band])
             d.f.maxHourShare = d.audit.maxShare
             if d.audit.violations > before {
                 d.f.dutyCycleViolations += 1
@@ -1186,6 +1198,7 @@ public final class TraceValidator {
             let bays = s.bays.values.filter { $0 }.count
             let ins = s.gates.values.reduce(0) { $0 + $1.0 }, outs = s.gates.values.reduce(0) { $0 + $1.1 }
             onTimeline?(t, p.site, bays, ins, outs)
+            series.site(p.site, at: t, occupancy: bays > 0 ? bays : max(0, ins - outs))
         }
     }
 

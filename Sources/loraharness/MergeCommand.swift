@@ -24,6 +24,7 @@ struct MergeCommand: ParsableCommand {
     @Option(help: "Write the JSON report to this file.") var report: String?
     @Option(help: "Write per-device results (CSV) to this file.") var csv: String?
     @Option(help: "Write a JUnit XML file, one test case per assertion.") var junit: String?
+    @Option(help: "Write one self-contained HTML report (charts, map, worst sites first) to this file.") var html: String?
     @Option(help: "Compare with an earlier --report file.") var baseline: String?
     @Option(help: "The duration the shards ran with, if not the scenario's.", transform: durationArgument) var duration: Nanoseconds?
     @Option(help: "The seed the shards ran with, if not the scenario's.") var seed: UInt64?
@@ -32,7 +33,7 @@ struct MergeCommand: ParsableCommand {
     func validate() throws {
         try require(!partials.isEmpty, "give the shards' partial result files", option: "PARTIALS")
         try refuseOverwriting(inputs: [scenario] + partials + [baseline].compactMap { $0 },
-                              outputs: [("--report", report), ("--csv", csv), ("--junit", junit)])
+                              outputs: [("--report", report), ("--csv", csv), ("--junit", junit), ("--html", html)])
     }
 
     func run() throws {
@@ -56,7 +57,7 @@ struct MergeCommand: ParsableCommand {
             throw InputError("the shards ran with seed \(merged.seed) and duration \(DurationFormat.human(merged.duration)); "
                              + "give the same --seed and --duration to merge", at: .file(partials[0]))
         }
-        try FleetOutputs(report: report, csv: csv, junit: junit, baseline: baseline, common: common)
+        try FleetOutputs(report: report, csv: csv, junit: junit, baseline: baseline, html: html, common: common)
             .finish(scenario: sc, partial: merged, elapsed: 0)
     }
 }

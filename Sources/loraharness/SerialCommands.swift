@@ -44,7 +44,8 @@ struct EmulateCommand: ParsableCommand {
             Faults (--fault, comma-separated): drop=P and garble=P (each byte written), stall=N@DURATION (silent for \
             DURATION after N commands), disconnect=N (the line drops after N commands), reboot=N (resets halfway \
             through the answer to command N+1), txDR=N (the radio transmits at DR N whatever it was told and \
-            reports), ignoreDR (answers OK to a data-rate command and keeps the old one), noDutyCycle, silent.
+            reports), ignoreDR (answers OK to a data-rate command and keeps the old one), noDutyCycle, badMIC (each data \
+            uplink's MIC wrong on air; with --gateway), silent.
 
             --gateway udp:HOST:PORT: the board's radio goes through a bench gateway (a packet forwarder speaking Semtech \
             UDP) to that network server, e.g. a flash-test --gateway; it joins and receives only what that server answers.
@@ -92,7 +93,8 @@ struct EmulateCommand: ParsableCommand {
         do { emulator = try Emulator(options: o) } catch { throw InputError(error.description) }
         StandardStreams.out("\(emulator.path)\n")
         let air = o.gateway.map { ", on air through a bench gateway to udp:\($0.host):\($0.port)" } ?? ""
-        StandardStreams.err("emulating \(o.profile.name) (\(kind)) on \(emulator.path), time scale \(timeScale)×\(air); stop with Ctrl-C\n")
+        let what = o.profile.firmwareConsole ? "\(o.profile.name) (\(kind))" : o.profile.name
+        StandardStreams.err("emulating \(what) on \(emulator.path), time scale \(timeScale)×\(air); stop with Ctrl-C\n")
         emulator.run(forWall: duration)
         emulator.stop()
     }
@@ -154,6 +156,12 @@ struct FlashTestCommand: ParsableCommand {
             ?? (FileManager.default.fileExists(atPath: here) ? here
                 : FileManager.default.fileExists(atPath: besidePlan) ? besidePlan : DialectProfile.directory())
         let theProfile = try DialectProfile.load(profile ?? thePlan.profile, directory: dir)
+        // What the plan asks of the profile (and of the run): every problem, before a board is touched.
+        let problems = thePlan.problems(profile: theProfile, gateway: check || gateway != nil)
+        if let first = problems.first {
+            for p in problems.dropFirst() { common.console.warn(p.description) }
+            throw first
+        }
         if check {
             common.console.say("plan \(thePlan.name) (\(thePlan.file)): \(thePlan.steps.count) steps, profile \(theProfile.name), region \(thePlan.region): OK")
             return
@@ -221,7 +229,8 @@ struct FlashTestCommand: ParsableCommand {
         if !common.json {
             var t = TextTable(["port", "DevEUI", "firmware", "result", "failing step", "time"])
             for r in done {
-                t.add([r.port, r.devEUI ?? "", r.firmware ?? "", r.passed ? "PASS" : "FAIL", r.failingStep ?? "", String(format: "%.2f s", r.seconds)])
+                t.add([r.port, r.devEUI ?? "", r.firmware ?? "", r.interrupted == true ? "STOPPED" : r.passed ? "PASS" : "FAIL", r.failingStep ?? "",
+                       String(format: "%.2f s", r.seconds)])
             }
             console.say("\n" + t.render())
             for r in done { if let d = FlashTestReport.diagnosis(r) { console.say(d) } }

@@ -36,6 +36,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Seed (default: the scenario's).") var seed: UInt64?
     @Option(help: "Also write the JSON report to this file.") var report: String?
     @Option(help: "Write per-device results (CSV) to this file.") var csv: String?
+    @Option(help: "Write one self-contained HTML report (charts, map, worst sites first) to this file.") var html: String?
     @Option(help: "Fleet: write a JUnit XML file, one test case per assertion.") var junit: String?
     @Option(help: "Fleet: compare with an earlier --report file; a regression beyond the scenario's tolerances fails.") var baseline: String?
     @Option(help: "Fleet: worker threads for independent radio cells and replicas (default 1).") var jobs: Int = 1
@@ -46,7 +47,7 @@ struct SimulateCommand: ParsableCommand {
 
     func validate() throws {
         try refuseOverwriting(inputs: [scenario] + [baseline].compactMap { $0 },
-                              outputs: [("--report", report), ("--csv", csv), ("--junit", junit), ("--partial", partial)])
+                              outputs: [("--report", report), ("--csv", csv), ("--junit", junit), ("--partial", partial), ("--html", html)])
         if let duration { try require(duration > 0, "the duration must be positive", option: "--duration") }
         try require(jobs >= 1 && jobs <= 256, "jobs is 1…256", option: "--jobs")
         try require(replicas >= 1 && replicas <= 10_000, "replicas is 1…10000", option: "--replicas")
@@ -78,6 +79,7 @@ struct SimulateCommand: ParsableCommand {
         progress.clear()
         if let report { try writeFile(report, try JSONOutput.encode(result), option: "--report") }
         if let csv { try writeFile(csv, sim.csv(), option: "--csv") }
+        if let html { try writeFile(html, result.html(scenario: sc, devices: sim.deviceResults), option: "--html") }
         try common.emit(result, text: result.text)
     }
 
@@ -108,7 +110,7 @@ struct SimulateCommand: ParsableCommand {
         }
         let result = runner.run(progress: callback)
         progress.clear()
-        try FleetOutputs(report: report, csv: csv, junit: junit, baseline: baseline, common: common)
+        try FleetOutputs(report: report, csv: csv, junit: junit, baseline: baseline, html: html, common: common)
             .finish(scenario: sc, partial: result, elapsed: Date().timeIntervalSince(started))
     }
 }
@@ -128,6 +130,7 @@ struct FleetOutputs {
     var csv: String?
     var junit: String?
     var baseline: String?
+    var html: String?
     var common: CommonOptions
 
     func finish(scenario sc: FleetScenario, partial: FleetPartial, elapsed: Double) throws {
@@ -140,6 +143,7 @@ struct FleetOutputs {
         if let report { try writeFile(report, try JSONOutput.encode(result), option: "--report") }
         if let csv { try writeFile(csv, FleetReport.csv(partial), option: "--csv") }
         if let junit { try writeFile(junit, result.junit(elapsedSeconds: elapsed), option: "--junit") }
+        if let html { try writeFile(html, result.html(scenario: sc, partial: partial), option: "--html") }
         try common.emit(result, text: result.text)
         let failures = result.failures
         if !failures.isEmpty {

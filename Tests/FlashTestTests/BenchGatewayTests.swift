@@ -1,5 +1,6 @@
 import Foundation
 import HarnessCore
+import LoRaWAN
 import RadioLink
 import Serial
 import Testing
@@ -95,6 +96,38 @@ import Testing
         }
         #expect(!r.passed && r.failingStep == "join")
         #expect(r.steps.last?.detail.hasPrefix("no packet forwarder has sent PULL_DATA to udp:127.0.0.1:") == true, "\(r.steps.last?.detail ?? "")")
+    }
+
+    /// Two boards, each behind its own packet forwarder, on one bench gateway's port: each answer goes back
+    /// through the gateway that heard the uplink (its PULL_DATA's address), so both join at once and both pass.
+    @Test func twoForwardersOnOnePort() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("bench-two-\(getpid()).yaml").path
+        try "name: bench\nprofile: rak3172-rui3\nregion: EU868\ndataRate: 5\nsteps:\n\(Self.plan)".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let p = try FlashTestPlan.load(path: path)
+        let gateway = try BenchGateway(spec: "udp:127.0.0.1:0", plan: p)
+        defer { gateway.stop() }
+        var emulators: [Emulator] = []
+        for eui: UInt64 in [0x70B3_D57E_D000_0001, 0x70B3_D57E_D000_0002] {
+            var o = EmulatorOptions(profile: try DialectProfile.load("rak3172-rui3", directory: profilesDir))
+            o.timeScale = 20
+            o.devEUI = EUI64(eui)
+            o.gateway = ("127.0.0.1", gateway.port)
+            let e = try Emulator(options: o)
+            e.start()
+            emulators.append(e)
+        }
+        defer { for e in emulators { e.stop() } }
+        var options = FlashTestOptions()
+        options.timeScale = 20
+        options.gateway = gateway
+        let results = FlashTestJig.run(plan: p, profile: try DialectProfile.load("rak3172-rui3", directory: profilesDir),
+                                       boards: emulators.map { .init(port: $0.path, entry: nil, sessionLog: nil) }, options: options) { _, _ in }
+        for r in results {
+            #expect(r.passed, "\(FlashTestReport.diagnosis(r) ?? "")")
+            // The first join-request answered: DevNonce 0 (a lost join-accept would have made the board retry).
+            #expect(Self.detail(r, "join").contains("join-request DevNonce 0 "), "\(Self.detail(r, "join"))")
+        }
     }
 
     @Test func badGatewaySpecs() throws {

@@ -132,6 +132,36 @@ import Testing
         #expect(first.contains("as the time-credit model predicts"), "\(first)")
         #expect(again.hasPrefix("refused on send 1 (AT_BUSY_ERROR) after 0 transmissions"), "\(again)")
         #expect(again.contains("more of its band's credit than this run's transmissions account for"), "\(again)")
+        // How much more: the model leaves about 3446 s of the hour after this run's join; a 279.3 s frame refused
+        // means less than that is left, so the module had spent at least 3446 − 279 ≈ 53 minutes more.
+        let spent = try #require(again.range(of: #"had spent (\d+) m"#, options: .regularExpression).map { String(again[$0]) })
+        #expect((Int(spent.dropFirst("had spent ".count).dropLast(2)) ?? 0) >= 50, "\(again)")
+    }
+
+    /// At a time scale where the harness's own latency (the send's answer time, scaled up) is larger than the
+    /// tolerance, the transmit time is not judged on the module: the step fails saying the timing cannot be resolved,
+    /// neither passing nor naming a data rate.
+    @Test func timingBeyondResolutionIsNotBlamedOnTheModule() throws {
+        let r = try Self.run(Self.timed, timeScale: 1000)[0]
+        let f = try #require(r.steps.first { $0.status == .failed })
+        #expect(r.failingStep == "txTime", "\(FlashTestReport.diagnosis(r) ?? "")")
+        #expect(f.detail.hasPrefix("the transmit time cannot be measured this precisely here") && f.detail.contains("--time-scale 1000"), "\(f.detail)")
+        #expect(!f.detail.contains("fits DR"))
+    }
+
+    /// What a plan asks of its profile and run is checked before a board is touched, each problem at its line.
+    @Test func planAndProfileMismatches() throws {
+        let bay = try FlashTestPlan.load(path: planPath("occupancy-bay"))
+        let rn = try DialectProfile.load("rn2483", directory: profilesDir)
+        let problems = bay.problems(profile: rn, gateway: false).map(\.description)
+        #expect(problems.contains { $0.contains("step 'identity' checks the payload format or kind through this project's firmware console") && $0.contains("occupancy-bay.yaml:") }, "\(problems)")
+        #expect(problems.contains { $0.contains("step 'bay occupied' needs this project's firmware console") }, "\(problems)")
+        let air = try FlashTestPlan.load(path: planPath("stock-over-the-air"))
+        let rui3 = try DialectProfile.load("rak3172-rui3", directory: profilesDir)
+        #expect(air.problems(profile: rui3, gateway: true).isEmpty)
+        let without = air.problems(profile: rui3, gateway: false).map(\.description)
+        #expect(without.count == 1 && without[0].hasPrefix("step 'downlink' needs --gateway udp:HOST:PORT"), "\(without)")
+        #expect(try FlashTestPlan.load(path: planPath("stock-module")).problems(profile: rn, gateway: false).isEmpty)
     }
 
     /// A module without a duty cycle sends all 60 frames: the step fails, saying a full band allows about 13.
