@@ -77,7 +77,7 @@ let package = Package(
         // pipeline, writers, the Semtech UDP virtual gateway.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Its per-record path runs hundreds of thousands of times a second: exclusivity is checked statically, not at run time.
-        .target(name: "Traces", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Codecs", "CZlib", "Serial"],
+        .target(name: "Traces", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Codecs", "CZlib", "Serial", "Charts"],
                 swiftSettings: optimised + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(
             name: "loraharness",

@@ -213,8 +213,10 @@ public struct LineChart {
         public var points: [(x: Double, y: Double)]
         public var colour: String
         public var dashed = false
-        public init(name: String, points: [(x: Double, y: Double)], colour: String, dashed: Bool = false) {
-            self.name = name; self.points = points; self.colour = colour; self.dashed = dashed
+        /// Markers at the points instead of a line (events on a timeline: a gap, a reset).
+        public var dots = false
+        public init(name: String, points: [(x: Double, y: Double)], colour: String, dashed: Bool = false, dots: Bool = false) {
+            self.name = name; self.points = points; self.colour = colour; self.dashed = dashed; self.dots = dots
         }
     }
     public var title: String
@@ -242,7 +244,8 @@ public struct LineChart {
         let left = 64, right = 150, top = 12, bottom = 40
         let xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }
         let x0 = xs.min() ?? 0, x1 = max(xs.max() ?? 1, x0 + 1e-9)
-        let y0 = yRange?.lowerBound ?? 0, y1 = max(yRange?.upperBound ?? (ys.max() ?? 1), y0 + 1e-9)
+        var y0 = yRange?.lowerBound ?? 0, y1 = max(yRange?.upperBound ?? (ys.max() ?? 1), y0 + 1e-9)
+        if y1 - y0 < 1e-6 { y0 -= 1; y1 += 1 }   // one value: a band around it, not a degenerate axis
         let pw = Double(width - left - right), ph = Double(height - top - bottom)
         func px(_ v: Double) -> Double { Double(left) + (v - x0) / (x1 - x0) * pw }
         func py(_ v: Double) -> Double { Double(top) + ph - (v - y0) / (y1 - y0) * ph }
@@ -265,6 +268,15 @@ public struct LineChart {
             s += "<line x1=\"\(left)\" y1=\"\(HTML.number(py(t).rounded()))\" x2=\"\(width - right)\" y2=\"\(HTML.number(py(t).rounded()))\" stroke=\"#eee\"/>"
         }
         for (i, sr) in series.enumerated() where !sr.points.isEmpty {
+            if sr.dots {
+                for p in sr.points {
+                    s += "<circle class=\"marker\" cx=\"\(HTML.number(px(p.x).rounded()))\" cy=\"\(HTML.number(py(p.y).rounded()))\" r=\"4\" fill=\"\(sr.colour)\" "
+                        + "data-name=\"\(HTML.escape(sr.name))\" data-x=\"\(HTML.number(p.x))\" data-y=\"\(HTML.number(p.y))\"/>"
+                }
+                let ly = top + 14 + i * 16
+                s += "<circle cx=\"\(width - right + 19)\" cy=\"\(ly - 4)\" r=\"4\" fill=\"\(sr.colour)\"/><text x=\"\(width - right + 32)\" y=\"\(ly)\">\(HTML.escape(sr.name))</text>"
+                continue
+            }
             var d = ""
             for (k, p) in sr.points.enumerated() {
                 let x = HTML.number(px(p.x).rounded()), y = HTML.number(py(p.y).rounded())
@@ -281,6 +293,17 @@ public struct LineChart {
         s += "<text x=\"14\" y=\"\(top + Int(ph) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(top + Int(ph) / 2))\">\(HTML.escape(yLabel))</text></svg>"
         return s
     }
+}
+
+/// A duration in nanoseconds as a tick label: "0", "45 s", "15 min", "2 h", "1 d 6 h".
+public func shortDuration(_ ns: Double) -> String {
+    let s = ns / 1e9
+    if abs(s) < 1e-9 { return "0" }
+    if abs(s) < 60 { return HTML.number((s * 10).rounded() / 10) + " s" }
+    if abs(s) < 3600 { return HTML.number((s / 60 * 10).rounded() / 10) + " min" }
+    if abs(s) < 86_400 { return HTML.number((s / 3600 * 10).rounded() / 10) + " h" }
+    let days = Int(s / 86_400), hours = Int((s - Double(days) * 86_400) / 3600)
+    return hours == 0 ? "\(days) d" : "\(days) d \(hours) h"
 }
 
 /// Ticks for a time axis in nanoseconds from `low` to `high`: a round step (a minute … a week) giving about `count`.

@@ -65,7 +65,7 @@ extension FleetReport {
                                                                 colour: Palette.blue)],
                                       xLabel: "time since start", yLabel: "vehicles")
                 chart.step = true
-                chart.xFormat = { DurationFormat.human(Int64($0)) }
+                chart.xFormat = { shortDuration($0) }
                 chart.xTicks = timeTicks(0, Double(duration))
                 chart.bands = outages
                 page.figure(chart.svg, caption: "\(s.name): staleness p99 \(DurationFormat.human(s.staleness.p99)), occupancy error mean "
@@ -93,7 +93,7 @@ extension FleetReport {
             if !series.isEmpty {
                 var cdf = LineChart(title: "Staleness distribution", description: "share of changes shown within a given time, per site (the worst sites)",
                                     series: series, xLabel: "time until shown", yLabel: "share of changes")
-                cdf.xFormat = { DurationFormat.human(Int64($0)) }
+                cdf.xFormat = { shortDuration($0) }
                 cdf.yFormat = { String(format: "%.0f %%", $0 * 100) }
                 cdf.yRange = 0...1
                 cdf.xTicks = timeTicks(0, reach)

@@ -48,7 +48,28 @@ public final class ReplaySeries: @unchecked Sendable {
     public private(set) var snr: [String: ThinnedSeries] = [:]
     public private(set) var occupancy: [String: ThinnedSeries] = [:]
     public private(set) var firstByReason: [String: String] = [:]
+    /// The expected-output comparison's differences: (entry, expected, got), the first 200.
+    public private(set) var expectedDiff: [(entry: String, expected: String, got: String)] = []
     public init() {}
+
+    /// A copy with every name and line passed through `rename` (the anonymiser's replacements).
+    func renamed(_ rename: (String) -> String) -> ReplaySeries {
+        let out = ReplaySeries()
+        out.maxDevices = maxDevices
+        out.fcnt = Dictionary(fcnt.map { (rename($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
+        out.hourShare = Dictionary(hourShare.map { (rename($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
+        out.dutyLimit = Dictionary(dutyLimit.map { (rename($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
+        out.rssi = rssi
+        out.snr = snr
+        out.occupancy = occupancy
+        out.firstByReason = firstByReason.mapValues(rename)
+        out.expectedDiff = expectedDiff.map { (rename($0.entry), rename($0.expected), rename($0.got)) }
+        return out
+    }
+
+    func difference(_ entry: String, expected: String, got: String) {
+        if expectedDiff.count < 200 { expectedDiff.append((entry, expected, got)) }
+    }
 
     private func admits(_ device: String) -> Bool { fcnt[device] != nil || hourShare[device] != nil || fcnt.count < maxDevices }
 

@@ -1170,10 +1170,12 @@ public final class TraceValidator {
                 seenExpected.insert(k)
                 if want.value == got { report.expectedMatched += 1 } else {
                     report.expectedMismatched += 1
+                    series.difference("\(name) FCnt \(r.fcnt ?? 0)", expected: want.value.compact, got: got.compact)
                     problem("\(name) FCnt \(r.fcnt ?? 0): decoded \(got.compact), expected \(want.value.compact) (\(options.expectedFile ?? "expected"):\(want.line))", at: r.source)
                 }
             } else {
                 report.unexpected += 1
+                series.difference("\(name) FCnt \(r.fcnt.map(String.init) ?? "?")", expected: "(not in the expected file)", got: got.compact)
                 problem("\(name) FCnt \(r.fcnt.map(String.init) ?? "?"): decoded \(got.compact), not in \(options.expectedFile ?? "the expected file")", at: r.source)
             }
         }
@@ -1214,6 +1216,7 @@ public final class TraceValidator {
     public func finish() -> TraceReport {
         for (k, want) in options.expected where !seenExpected.contains(k) {
             report.expectedMissing += 1
+            series.difference(k.replacingOccurrences(of: "/", with: " FCnt "), expected: want.value.compact, got: "(not in the trace)")
             if report.problems.count < TraceValidator.maxProblems {
                 report.problems.append("expected \(k.replacingOccurrences(of: "/", with: " FCnt ")) is not in the trace (\(options.expectedFile ?? "expected"):\(want.line))")
             }

@@ -144,4 +144,7 @@ public final class Anonymiser {
         r.firstRejection = r.firstRejection.map(scrub)
         return r
     }
+
+    /// The charts' series as they may be shared: device names, rejection lines and differences with the replacements.
+    public func apply(_ series: ReplaySeries) -> ReplaySeries { series.renamed(scrub) }
 }

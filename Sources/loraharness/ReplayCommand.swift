@@ -51,6 +51,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Write the occupancy timeline (CSV) per site (needs --sites).") var timeline: String?
     @Flag(help: "Replace DevEUIs and DevAddrs consistently in what is written.") var anonymise = false
     @Option(help: "Also write the JSON report to this file.") var report: String?
+    @Option(help: "Write one self-contained HTML report (rejections, counters, airtime, signal, occupancy, differences).") var html: String?
     @Option(help: "Replay target: udp:HOST:PORT (virtual gateway), serial:PORT (a board), or simulate:SCENARIO.") var to: String?
     @Option(help: "Replay speed: 1 real time, 60 a minute per second.") var speed: Double = 1
     @Option(help: "Serial replay: the board's dialect profile.") var profile: String = "rak3172-rui3"
@@ -68,7 +69,7 @@ struct ReplayCommand: ParsableCommand {
         try require(timeline == nil || sites != nil, "the timeline needs --sites", option: "--timeline")
         if let to { _ = try ReplayTarget.parse(to) }
         try refuseOverwriting(inputs: files + [keys, sites, expected].compactMap { $0 },
-                              outputs: [("--pcap", pcap), ("--ndjson", ndjson), ("--timeline", timeline), ("--write-decoded", writeDecoded), ("--report", report)])
+                              outputs: [("--pcap", pcap), ("--ndjson", ndjson), ("--timeline", timeline), ("--write-decoded", writeDecoded), ("--report", report), ("--html", html)])
     }
 
     func run() throws {
@@ -130,6 +131,7 @@ struct ReplayCommand: ParsableCommand {
         try nd?.close(); try decodedOut?.close(); try tl?.close(); try pcapOut?.close()
         if noPHY > 0 { common.console.warn("\(noPHY) records have no PHYPayload (network-server exports): not in the pcap") }
         if let report { try writeFile(report, try JSONOutput.encode(result), option: "--report") }
+        if let html { try writeFile(html, result.html(series: anon.map { $0.apply(validator.series) } ?? validator.series), option: "--html") }
 
         if let to, !Interruption.requested {
             try replay(kept, to: to)
