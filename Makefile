@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/loraharness
 
-.PHONY: all deps build test demo bench clean fuzz-build fuzz fuzz-smoke
+.PHONY: all deps build test demo bench clean fuzz-build fuzz fuzz-smoke screenshots
 
 all: build
 
@@ -43,6 +43,10 @@ fuzz-smoke: fuzz-build
 # The main job on bundled defaults: a week of the Lorient-like fleet (Fixtures/scenarios/lorient.yaml).
 demo: build
 	$(BIN) simulate Fixtures/scenarios/lorient.yaml
+
+# The README's screenshots of the HTML reports (docs/report-*.png), rendered by headless Chromium.
+screenshots: build
+	bash scripts/screenshots.sh
 
 # Benchmarks (release build of the loraharness-bench target); figures go in the README.
 bench: deps
