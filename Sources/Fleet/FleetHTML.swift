@@ -39,8 +39,10 @@ extension FleetReport {
         // Sites, worst first.
         let order = siteResults.sorted { $0.staleness.p99 != $1.staleness.p99 ? $0.staleness.p99 > $1.staleness.p99 : $0.name < $1.name }
         page.heading("Sites, worst first")
+        let listed = order.prefix(200)
+        if order.count > listed.count { page.paragraph("The \(listed.count) worst of \(order.count) sites; every site is in the JSON report (--report).") }
         page.table(["site", "bays", "gates", "visits", "PDR", "stale p50", "p99", "max", "error mean", "error max"],
-                   order.map { s in [s.name, String(s.bays), String(s.gates), String(s.visits), String(format: "%.4f", s.pdr),
+                   listed.map { s in [s.name, String(s.bays), String(s.gates), String(s.visits), String(format: "%.4f", s.pdr),
                                      DurationFormat.human(s.staleness.p50), DurationFormat.human(s.staleness.p99), DurationFormat.human(s.staleness.max),
                                      String(format: "%.3f", s.occupancyErrorMean), String(s.occupancyErrorMax)] },
                    numeric: [1, 2, 3, 4, 5, 6, 7, 8, 9])
@@ -148,9 +150,11 @@ extension FleetReport {
             }
             marks.append(MapChart.Mark(label: "\(g.name) (\(g.count))", x: x, y: y, colour: Palette.grey, shape: "square", note: "\(g.count) other transmitters around here"))
         }
+        // Many sites: unlabelled dots (the page stays small), labels only for a readable number.
+        let pdrOf = Dictionary(siteResults.map { ($0.name, $0.pdr) }, uniquingKeysWith: { a, _ in a })
         for s in sc.sites {
-            let r = siteResults.first { $0.name == s.name }?.pdr ?? 1
-            marks.append(MapChart.Mark(label: s.name, x: s.x, y: s.y, colour: ratioColour(r), shape: "circle", value: r,
+            let r = pdrOf[s.name] ?? 1
+            marks.append(MapChart.Mark(label: s.name, x: s.x, y: s.y, colour: ratioColour(r), shape: sc.sites.count > 60 ? "dot" : "circle", value: r,
                                        note: String(format: "PDR %.4f", r)))
         }
         for (i, g) in sc.gateways.enumerated() {
