@@ -16,7 +16,7 @@ command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 # xmllint (libxml2-utils) and chromium: the tests parse the HTML reports with libxml2 and render them headless.
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-liberation)   # fonts: a Recommends that --no-install-recommends leaves out
 if ((${#need[@]} == 0)); then exit 0; fi
 
 echo "deps: installing ${need[*]}" >&2
