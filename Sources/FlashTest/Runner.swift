@@ -943,7 +943,7 @@ public final class FlashTestRunner {
             if uncertainty > slack {
                 throw StepFailure(message: "the transmit time cannot be measured this precisely here: the send's answer took "
                                   + "\(DurationFormat.milliseconds(uncertainty)) ms of board time, more than the \(DurationFormat.human(slack)) tolerance"
-                                  + (options.timeScale > 1 ? " (at --time-scale \(HTML_number(options.timeScale)) the harness's latency is scaled up: run at a lower time scale)" : ""),
+                                  + (options.timeScale > 1 ? " (at --time-scale \(plainNumber(options.timeScale)) the harness's latency is scaled up: run at a lower time scale)" : ""),
                                   expected: "an answer within \(DurationFormat.human(slack))", got: DurationFormat.milliseconds(uncertainty) + " ms")
             }
             slack += uncertainty
@@ -1142,7 +1142,7 @@ extension ReceiveWindowTiming {
 }
 
 /// A number as people write it: 20, 2.5.
-func HTML_number(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
+func plainNumber(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
 
 extension String {
     var nilIfEmpty: String? { isEmpty ? nil : self }
