@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/loraharness
 
-.PHONY: all deps build test demo bench clean fuzz-build fuzz fuzz-smoke screenshots
+.PHONY: all deps build test demo bench clean fuzz-build fuzz fuzz-smoke screenshots slurm-test
 
 all: build
 
@@ -18,7 +18,15 @@ test: deps
 	node hardware/codec/test/run.js
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) slurm-test
 	$(MAKE) fuzz-smoke
+
+# Fleet shards under a real Slurm (a one-node cluster started here, sbatch --array), merged and compared with the
+# unsharded run byte for byte (README, "Beyond one machine").
+slurm-test:
+	bash scripts/slurm-shards.sh
+	@! LORAHARNESS_SLURM_TAMPER=1 bash scripts/slurm-shards.sh >/dev/null 2>&1 || { echo "slurm-test: a tampered shard was not caught" >&2; exit 1; }
+	@echo "slurm-test: a tampered shard fails the comparison, as it must"
 
 # Fuzzing (README, "Reliability"): every parser under libFuzzer with the address sanitizer (Swift targets in Fuzz/, a package of
 # their own; the C codec and firmware console with clang's fuzzer, address and undefined-behaviour sanitizers).

@@ -16,7 +16,10 @@ command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v jq >/dev/null 2>&1 || need+=(jq)
 # xmllint (libxml2-utils) and chromium: the tests parse the HTML reports with libxml2 and render them headless.
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
-command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-liberation)   # fonts: a Recommends that --no-install-recommends leaves out
+command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-liberation)
+# Slurm and munge: `make test` runs fleet shards as a real sbatch array job on a one-node cluster.
+command -v slurmctld >/dev/null 2>&1 || need+=(slurm-wlm)
+command -v munged >/dev/null 2>&1 || need+=(munge)   # fonts: a Recommends that --no-install-recommends leaves out
 if ((${#need[@]} == 0)); then exit 0; fi
 
 echo "deps: installing ${need[*]}" >&2
