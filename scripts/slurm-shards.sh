@@ -38,7 +38,7 @@ pids+=("$(cat "$work/munge/pid")")
 
 cat > "$work/slurm.conf" <<CONF
 ClusterName=loraharness
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=16817
 SlurmdPort=16818
 SlurmUser=root
@@ -62,7 +62,7 @@ ReturnToService=2
 JobCompType=jobcomp/none
 AccountingStorageType=accounting_storage/none
 SwitchType=switch/none
-NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=shards Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 mkdir -p "$work/state" "$work/spool" "$work/out"
