@@ -63,36 +63,25 @@ public enum FlashTestReport {
     public static func suiteName(_ r: BoardResult) -> String { r.devEUI.map { "\(r.plan) \($0)" } ?? r.plan }
 
     public static func junit(_ r: BoardResult) -> String {
-        let errors = r.steps.filter { $0.status == .failed && $0.portFault == true }.count
-        let failures = r.steps.filter { $0.status == .failed }.count - errors
-        let skipped = r.steps.filter { $0.status == .skipped }.count
-        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"loraharness flash-test\" tests=\"\(r.steps.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(String(format: "%.3f", r.seconds))\">\n"
-        out += "  <testsuite name=\"\(xml(suiteName(r)))\" tests=\"\(r.steps.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(String(format: "%.3f", r.seconds))\">\n"
-        out += "    <properties>\n"
-        for (k, v) in [("port", r.port), ("profile", r.profile), ("devEUI", r.devEUI ?? ""), ("firmware", r.firmware ?? "")] {
-            out += "      <property name=\"\(k)\" value=\"\(xml(v))\"/>\n"
-        }
-        out += "    </properties>\n"
-        for s in r.steps {
-            out += "    <testcase classname=\"flash-test.\(xml(r.plan))\" name=\"\(xml(s.name))\" time=\"\(String(format: "%.3f", s.seconds))\""
+        let cases = r.steps.map { s -> JUnit.TestCase in
+            let outcome: JUnit.Outcome
             switch s.status {
-            case .passed:
-                out += ">\n      <system-out>\(xml(s.detail))</system-out>\n    </testcase>\n"
-            case .skipped:
-                out += ">\n      <skipped message=\"\(xml(s.detail))\"/>\n    </testcase>\n"
+            case .passed: outcome = .passed(output: s.detail)
+            case .skipped: outcome = .skipped(message: s.detail)
             case .failed:
                 var body = s.detail
                 if let e = s.expected { body += "\nexpected: \(e)" }
                 if let g = s.got { body += "\ngot: \(g)" }
                 if !s.lastLines.isEmpty { body += "\nlast lines from the board:\n" + s.lastLines.joined(separator: "\n") }
                 // A port fault is an error of the run (the board was not reached), a failed check a failure.
-                let element = s.portFault == true ? "error" : "failure"
-                out += ">\n      <\(element) message=\"\(xml(s.detail))\" type=\"\(s.portFault == true ? "port" : "step")\">\(xml(body))</\(element)>\n    </testcase>\n"
+                outcome = s.portFault == true ? .error(message: s.detail, type: "port", body: body) : .failed(message: s.detail, type: "step", body: body)
             }
+            return JUnit.TestCase(classname: "flash-test.\(r.plan)", name: s.name, time: String(format: "%.3f", s.seconds), outcome: outcome)
         }
-        out += "  </testsuite>\n</testsuites>\n"
-        return out
+        let time = String(format: "%.3f", r.seconds)
+        let properties = [("port", r.port), ("profile", r.profile), ("devEUI", r.devEUI ?? ""), ("firmware", r.firmware ?? "")].map { (name: $0.0, value: $0.1) }
+        return JUnit.document(name: "loraharness flash-test", time: time,
+                              suites: [JUnit.Suite(name: suiteName(r), time: time, properties: properties, cases: cases)])
     }
 
     /// The diagnosis of a failed board, for people.
@@ -127,9 +116,7 @@ public struct ProductionLog {
         public var failingStep: String
     }
 
-    static func field(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-    }
+    static func field(_ s: String) -> String { CSV.field(s) }
 
     public func append(_ r: BoardResult) throws(InputError) {
         let fm = FileManager.default

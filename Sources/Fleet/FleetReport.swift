@@ -393,45 +393,21 @@ public struct FleetReport: Sendable, Codable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func csvField(_ s: String) -> String {
-        s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-    }
+    static func csvField(_ s: String) -> String { CSV.field(s) }
 
     /// JUnit XML: one test case per assertion (and per baseline comparison), failures with the measured value.
     public func junit(elapsedSeconds: Double = 0) -> String {
-        let esc = XMLText.escape
-        var cases: [String] = []
         let suite = "fleet." + scenario
-        for a in assertions {
-            var c = "    <testcase classname=\"\(esc(suite))\" name=\"\(esc(a.assertion))\" time=\"0\">"
-            if a.passed {
-                c += "\n      <system-out>\(esc(a.text))</system-out>\n    </testcase>"
-            } else {
-                c += "\n      <failure message=\"\(esc(a.text))\" type=\"assertion\">\(esc("measured \(a.text)"))</failure>\n    </testcase>"
-            }
-            cases.append(c)
+        var cases = assertions.map { a in
+            JUnit.TestCase(classname: suite, name: a.assertion, time: "0",
+                           outcome: a.passed ? .passed(output: a.text) : .failed(message: a.text, type: "assertion", body: "measured \(a.text)"))
         }
         for b in baseline ?? [] {
-            var c = "    <testcase classname=\"\(esc(suite)).baseline\" name=\"\(esc(b.metric)) no regression\" time=\"0\">"
-            if b.passed {
-                c += "\n      <system-out>\(esc(b.text))</system-out>\n    </testcase>"
-            } else {
-                c += "\n      <failure message=\"\(esc(b.text))\" type=\"regression\">\(esc(b.text))</failure>\n    </testcase>"
-            }
-            cases.append(c)
+            cases.append(JUnit.TestCase(classname: suite + ".baseline", name: "\(b.metric) no regression", time: "0",
+                                        outcome: b.passed ? .passed(output: b.text) : .failed(message: b.text, type: "regression", body: b.text)))
         }
-        let failures = assertions.filter { !$0.passed }.count + (baseline ?? []).filter { !$0.passed }.count
-        let total = cases.count
         let time = String(format: "%.3f", elapsedSeconds)
-        return """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <testsuites name="loraharness" tests="\(total)" failures="\(failures)" errors="0" time="\(time)">
-              <testsuite name="\(esc(suite))" tests="\(total)" failures="\(failures)" errors="0" skipped="0" time="\(time)">
-            \(cases.joined(separator: "\n"))
-              </testsuite>
-            </testsuites>
-
-            """
+        return JUnit.document(name: "loraharness", time: time, suites: [JUnit.Suite(name: suite, time: time, cases: cases)])
     }
 }
 

@@ -287,7 +287,7 @@ extension ChannelSimulation {
         var out = "device,group,x_m,y_m,sf,generated,transmitted,delivered,delivery_ratio,duty_cycle_delayed,duty_cycle_dropped,airtime_s,best_gateway_loss_db\n"
         for r in deviceResults {
             let ratio = r.generated > 0 ? Double(r.delivered) / Double(r.generated) : 0
-            let group = r.group.contains(",") || r.group.contains("\"") ? "\"" + r.group.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : r.group
+            let group = CSV.field(r.group)
             out += "\(r.device),\(group),\(String(format: "%.1f", r.x)),\(String(format: "%.1f", r.y)),\(r.sf),\(r.generated),\(r.transmitted),\(r.delivered),"
             out += String(format: "%.4f", ratio) + ",\(r.dutyCycleDelayed),\(r.dutyCycleDropped),\(DurationFormat.seconds(r.airtimeNanoseconds, digits: 6)),"
             out += r.bestGatewayLossdB.map { String(format: "%.2f", $0) } ?? ""
