@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Network", "Device", "Codecs", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "Codecs", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "HarnessCore"]),
-        .testTarget(name: "FlashTestTests", dependencies: ["FlashTest", "Emulator", "Serial", "Codecs", "HarnessCore", "RadioLink", "LoRaWAN"]),
+        .testTarget(name: "FlashTestTests", dependencies: ["FlashTest", "Emulator", "Serial", "Codecs", "HarnessCore", "RadioLink", "LoRaWAN", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["loraharness", "HarnessCore", "TestSupport"]),
     ]
 )

@@ -395,3 +395,13 @@ public func ratioColour(_ r: Double, low: Double = 0.9) -> String {
     if r >= low { return Palette.orange }
     return Palette.vermillion
 }
+
+/// Bars of a ratio per key (delivered over sent, per spreading factor or distance band), in key order, coloured by
+/// `ratioColour`; a key with nothing counts as 1.
+public func ratioBars<K: Comparable>(_ counts: [K: (total: Int, good: Int)], label: (K, Int) -> String) -> [Bar] {
+    counts.keys.sorted().map { k in
+        let v = counts[k] ?? (0, 0)
+        let r = v.total > 0 ? Double(v.good) / Double(v.total) : 1
+        return Bar(label: label(k, v.total), value: r, colour: ratioColour(r), shown: String(format: "%.4f", r))
+    }
+}

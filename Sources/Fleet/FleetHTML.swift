@@ -106,32 +106,23 @@ extension FleetReport {
         // Delivery by spreading factor and by distance.
         let devices = partial.cells.flatMap(\.devices)
         page.heading("Delivery")
-        var bySF: [Int: (sent: Int, delivered: Int)] = [:]
+        var bySF: [Int: (total: Int, good: Int)] = [:]
         for d in devices {
             let sf = sc.region.dataRate(d.finalDataRate)?.modulation.lora?.spreadingFactor ?? 0
-            bySF[sf, default: (0, 0)].sent += d.framesSent
-            bySF[sf, default: (0, 0)].delivered += d.framesDelivered
+            bySF[sf, default: (0, 0)].total += d.framesSent
+            bySF[sf, default: (0, 0)].good += d.framesDelivered
         }
         page.figure(BarChart(title: "Delivery ratio by spreading factor", description: "frames delivered over frames sent, by each sensor's final data rate",
-                             bars: bySF.keys.sorted().map { sf in
-                                 let v = bySF[sf] ?? (0, 0)
-                                 let r = v.sent > 0 ? Double(v.delivered) / Double(v.sent) : 1
-                                 return Bar(label: "SF\(sf) (\(v.sent) frames)", value: r, colour: ratioColour(r), shown: String(format: "%.4f", r))
-                             }, unit: "PDR").svg,
+                             bars: ratioBars(bySF) { sf, n in "SF\(sf) (\(n) frames)" }, unit: "PDR").svg,
                     caption: "Sensors are counted at the spreading factor they ended the run on.")
-        var byDistance: [Int: (sent: Int, delivered: Int)] = [:]
+        var byDistance: [Int: (total: Int, good: Int)] = [:]
         for d in devices {
-            let nearest = sc.gateways.map { hypot($0.x - d.x, $0.y - d.y) }.min() ?? 0
-            let bin = Int(nearest / 1000)
-            byDistance[bin, default: (0, 0)].sent += d.framesSent
-            byDistance[bin, default: (0, 0)].delivered += d.framesDelivered
+            let bin = Int((sc.gateways.map { hypot($0.x - d.x, $0.y - d.y) }.min() ?? 0) / 1000)
+            byDistance[bin, default: (0, 0)].total += d.framesSent
+            byDistance[bin, default: (0, 0)].good += d.framesDelivered
         }
         page.figure(BarChart(title: "Delivery ratio by distance to the nearest gateway", description: "per 1 km band",
-                             bars: byDistance.keys.sorted().map { k in
-                                 let v = byDistance[k] ?? (0, 0)
-                                 let r = v.sent > 0 ? Double(v.delivered) / Double(v.sent) : 1
-                                 return Bar(label: "\(k)–\(k + 1) km (\(v.sent) frames)", value: r, colour: ratioColour(r), shown: String(format: "%.4f", r))
-                             }, unit: "PDR").svg,
+                             bars: ratioBars(byDistance) { k, n in "\(k)–\(k + 1) km (\(n) frames)" }, unit: "PDR").svg,
                     caption: "Frames of the sensors in each band of distance to their nearest gateway.")
         page.figure(BarChart(title: "Losses by cause", description: "sensor transmissions no gateway received, by the cause at the strongest gateway",
                              bars: losses.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map {

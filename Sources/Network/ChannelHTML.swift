@@ -13,22 +13,17 @@ extension ChannelSimulation.Report {
                        + String(format: "%.4f", deliveryRatio) + ").")
         page.heading("Delivery")
         page.figure(BarChart(title: "Delivery ratio by spreading factor", description: "packets delivered over packets generated, per spreading factor",
-                             bars: perSF.map { p in
-                                 let r = p.generated > 0 ? Double(p.delivered) / Double(p.generated) : 1
-                                 return Bar(label: "SF\(p.sf) (\(p.generated) packets)", value: r, colour: ratioColour(r), shown: String(format: "%.4f", r))
+                             bars: ratioBars(Dictionary(perSF.map { ($0.sf, (total: $0.generated, good: $0.delivered)) }, uniquingKeysWith: { a, _ in a })) { sf, n in
+                                 "SF\(sf) (\(n) packets)"
                              }, unit: "ratio").svg, caption: "Each device at its spreading factor.")
-        var byDistance: [Int: (generated: Int, delivered: Int)] = [:]
+        var byDistance: [Int: (total: Int, good: Int)] = [:]
         for d in devices {
             let bin = Int((sc.gateways.map { hypot($0.x - d.x, $0.y - d.y) }.min() ?? 0) / 1000)
-            byDistance[bin, default: (0, 0)].generated += d.generated
-            byDistance[bin, default: (0, 0)].delivered += d.delivered
+            byDistance[bin, default: (0, 0)].total += d.generated
+            byDistance[bin, default: (0, 0)].good += d.delivered
         }
         page.figure(BarChart(title: "Delivery ratio by distance to the nearest gateway", description: "per 1 km band",
-                             bars: byDistance.keys.sorted().map { k in
-                                 let v = byDistance[k] ?? (0, 0)
-                                 let r = v.generated > 0 ? Double(v.delivered) / Double(v.generated) : 1
-                                 return Bar(label: "\(k)–\(k + 1) km (\(v.generated) packets)", value: r, colour: ratioColour(r), shown: String(format: "%.4f", r))
-                             }, unit: "ratio").svg, caption: "Packets of the devices in each band of distance to their nearest gateway.")
+                             bars: ratioBars(byDistance) { k, n in "\(k)–\(k + 1) km (\(n) packets)" }, unit: "ratio").svg, caption: "Packets of the devices in each band of distance to their nearest gateway.")
         page.figure(BarChart(title: "Losses by cause", description: "packets no gateway received, by cause",
                              bars: losses.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map {
                                  Bar(label: $0.key, value: Double($0.value), colour: Palette.vermillion, shown: String($0.value))

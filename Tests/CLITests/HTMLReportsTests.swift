@@ -14,18 +14,6 @@ import TestSupport
         return d
     }
 
-    static func tool(_ name: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [name] + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
 
     /// The page's charts: each data: image decoded and parsed as XML, by its title.
     static func charts(_ html: String) throws -> [String: XMLDocument] {
@@ -49,14 +37,14 @@ import TestSupport
     /// xmllint and headless Chromium on a page: no parser error, the DOM has its images, a PNG is drawn, no
     /// console errors.
     static func renders(_ path: String, images: Int) throws {
-        let lint = try tool("xmllint", ["--html", "--noout", path])
+        let lint = try Tool.run("xmllint", ["--html", "--noout", path])
         #expect(lint.status == 0 && lint.err.isEmpty, "xmllint \(path): \(lint.err.prefix(400))")
         let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0", "--window-size=1100,1500"]
-        let dom = try tool("chromium", flags + ["--dump-dom", "file://" + path])
+        let dom = try Tool.run("chromium", flags + ["--dump-dom", "file://" + path])
         #expect(dom.status == 0)
         #expect(dom.out.components(separatedBy: "<img class=\"chart\"").count - 1 == images, "\(path)")
         let shot = path + ".png"
-        let png = try tool("chromium", flags + ["--screenshot=" + shot, "file://" + path])
+        let png = try Tool.run("chromium", flags + ["--screenshot=" + shot, "file://" + path])
         #expect(png.status == 0)
         let bytes = FileManager.default.contents(atPath: shot) ?? Data()
         #expect(bytes.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]) && bytes.count > 30_000, "\(bytes.count) bytes")

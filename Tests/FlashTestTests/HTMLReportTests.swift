@@ -6,6 +6,7 @@ import HarnessCore
 import LoRaWAN
 import Serial
 import Testing
+import TestSupport
 @testable import Emulator
 @testable import FlashTest
 
@@ -33,18 +34,6 @@ import Testing
         }
     }
 
-    static func run(_ tool: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [tool] + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
 
     /// An attribute of each node an XPath finds.
     static func values(_ doc: XMLDocument, _ path: String, _ attribute: String) throws -> [String] {
@@ -74,7 +63,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
 
         // libxml2's HTML parser: no errors (Debian's libxml2-utils, installed by make deps).
-        let lint = try Self.run("xmllint", ["--html", "--noout", path])
+        let lint = try Tool.run("xmllint", ["--html", "--noout", path])
         #expect(lint.status == 0 && lint.err.isEmpty, "xmllint: \(lint.err.prefix(500))")
 
         // The charts: well-formed SVG, each with a title; the numbers drawn are the results'.
@@ -105,11 +94,11 @@ import Testing
         let shot = path + ".png"
         defer { try? FileManager.default.removeItem(atPath: shot) }
         let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0", "--window-size=1100,1500"]
-        let dom = try Self.run("chromium", flags + ["--dump-dom", "file://" + path])
+        let dom = try Tool.run("chromium", flags + ["--dump-dom", "file://" + path])
         #expect(dom.status == 0, "\(dom.err.suffix(500))")
         #expect(dom.out.components(separatedBy: "<img class=\"chart\"").count - 1 == charts.count)
         #expect(dom.out.contains("<h2>FAIL  \(results[1].port)"))
-        let png = try Self.run("chromium", flags + ["--screenshot=" + shot, "file://" + path])
+        let png = try Tool.run("chromium", flags + ["--screenshot=" + shot, "file://" + path])
         #expect(png.status == 0)
         let bytes = try #require(FileManager.default.contents(atPath: shot))
         #expect(bytes.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))

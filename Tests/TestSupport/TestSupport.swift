@@ -75,3 +75,24 @@ public func loopbackUDPSocket() -> (fd: Int32, port: UInt16) {
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
     return (fd, UInt16(bigEndian: addr.sin_port))
 }
+
+/// Runs another program (xmllint, chromium) found on PATH; its status and output.
+public enum Tool {
+    public static func run(_ name: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [name] + args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Both pipes read at once: a program that fills one while the other is read would wait forever.
+        nonisolated(unsafe) var e = Data()
+        let reading = DispatchSemaphore(value: 0)
+        Thread { e = err.fileHandleForReading.readDataToEndOfFile(); reading.signal() }.start()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        reading.wait()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
