@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // loraharness: simulate and test LoRa occupancy sensors from the firmware side.
 // Layers (each a module, lower ones know nothing of higher ones):
-//   HarnessCore → RadioLink → LoRaWAN → Device → Network → Fleet
+//   HarnessCore → RadioLink → LoRaWAN → SimKernel → Device, Network → Fleet
 // beside them: Codecs, Serial, FlashTest, Traces. The executable only parses arguments.
 import PackageDescription
 
@@ -16,7 +16,7 @@ let package = Package(
         .executable(name: "loraharness", targets: ["loraharness"]),
         .library(name: "RadioLink", targets: ["RadioLink"]),
         // Every library module at once: what the fuzz targets (Fuzz/, a package of their own) are built against.
-        .library(name: "LoRaHarnessKit", targets: ["HarnessCore", "RadioLink", "LoRaWAN", "Codecs", "Device", "Network", "Fleet",
+        .library(name: "LoRaHarnessKit", targets: ["HarnessCore", "RadioLink", "LoRaWAN", "SimKernel", "Codecs", "Device", "Network", "Fleet",
                                                    "Serial", "Emulator", "FlashTest", "Traces", "Charts"]),
     ],
     dependencies: [
@@ -40,9 +40,12 @@ let package = Package(
             ],
             swiftSettings: optimised
         ),
-        // Network: the radio channel engine and the network server.
+        // SimKernel: the simulation's seams below the device and the network (the Air protocol between a MAC and the
+        // network, activation, the event queue every virtual clock runs on).
+        .target(name: "SimKernel", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN"], swiftSettings: optimised),
+        // Network: the channels (perfect, lossy, the radio channel engine) and the one network server.
         // Its hot loops run hundreds of millions of times: exclusivity is checked statically, not at run time.
-        .target(name: "Network", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Charts"],
+        .target(name: "Network", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "SimKernel", "Charts"],
                 swiftSettings: optimised + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The C firmware core and payload codec, compiled into the package so Swift calls it directly.
         .target(
@@ -53,7 +56,7 @@ let package = Package(
             cSettings: [.unsafeFlags(["-std=c99", "-Wall", "-Wextra", "-O2"])]
         ),
         // Device: the firmware core in the loop, the Class A MAC, energy, stimuli.
-        .target(name: "Device", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Codecs", "CFirmware"],
+        .target(name: "Device", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "SimKernel", "Codecs", "CFirmware"],
                 swiftSettings: optimised),
         // Codecs: the occupancy payload format (Swift reference), CayenneLPP, and the three-way verification.
         .target(name: "Codecs", dependencies: ["HarnessCore", "RadioLink", "CFirmware"], swiftSettings: optimised),
@@ -66,12 +69,12 @@ let package = Package(
         .target(name: "CPty", path: "Sources/CPty"),
         .target(name: "Serial", dependencies: ["HarnessCore", "CLibSerialPort", "CPty"], swiftSettings: optimised),
         // Emulator: a simulated board on a pseudo-terminal, speaking a profile's dialect.
-        .target(name: "Emulator", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Codecs", "Serial", "CFirmware", "Traces"],
+        .target(name: "Emulator", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "SimKernel", "Device", "Network", "Codecs", "Serial", "CFirmware", "Traces"],
                 swiftSettings: optimised),
         // FlashTest: plans and their runner against a board (real or emulated), JUnit, production logs.
         // Charts: self-contained HTML reports (inline SVG and CSS) for the commands' results.
         .target(name: "Charts", dependencies: [], swiftSettings: optimised),
-        .target(name: "FlashTest", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "Device", "Codecs", "Serial", "Traces", "Charts"],
+        .target(name: "FlashTest", dependencies: ["HarnessCore", "RadioLink", "LoRaWAN", "SimKernel", "Device", "Network", "Codecs", "Serial", "Traces", "Charts"],
                 swiftSettings: optimised),
         // Traces: readers (packet-forwarder, The Things Stack, ChirpStack, pcap/pcapng, session logs; gzip), the validation
         // pipeline, writers, the Semtech UDP virtual gateway.
@@ -101,12 +104,12 @@ let package = Package(
         .testTarget(name: "RadioLinkTests", dependencies: ["RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "LoRaWANTests", dependencies: ["LoRaWAN", "Traces", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "CodecTests", dependencies: ["Codecs", "CFirmware", "HarnessCore", "RadioLink", "TestSupport", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network", "RadioLink", "HarnessCore", "TestSupport"]),
-        .testTarget(name: "DeviceTests", dependencies: ["Device", "Codecs", "CFirmware", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "SimKernel", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
+        .testTarget(name: "DeviceTests", dependencies: ["Device", "Network", "Fleet", "SimKernel", "Codecs", "CFirmware", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Network", "Device", "Codecs", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "TracesTests", dependencies: ["Traces", "Codecs", "LoRaWAN", "RadioLink", "HarnessCore", "TestSupport"]),
         .testTarget(name: "SerialTests", dependencies: ["Serial", "HarnessCore"]),
-        .testTarget(name: "FlashTestTests", dependencies: ["FlashTest", "Emulator", "Serial", "Codecs", "HarnessCore", "RadioLink", "LoRaWAN", "TestSupport"]),
+        .testTarget(name: "FlashTestTests", dependencies: ["FlashTest", "Emulator", "Network", "Serial", "Codecs", "HarnessCore", "RadioLink", "LoRaWAN", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["loraharness", "HarnessCore", "TestSupport"]),
     ]
 )

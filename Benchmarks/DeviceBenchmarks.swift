@@ -1,4 +1,5 @@
 import Device
+import Fleet
 import HarnessCore
 
 func registerDeviceBenchmarks() {

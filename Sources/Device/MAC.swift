@@ -2,55 +2,7 @@ import Foundation
 import HarnessCore
 import LoRaWAN
 import RadioLink
-
-/// What the radio answers a send request (the firmware's HAL codes).
-public enum SendResult: Sendable, Equatable {
-    case ok
-    case busy
-    case dutyCycle(wait: Nanoseconds)
-    case notJoined
-    case tooLong
-}
-
-/// The air between a device's MAC and the network: uplinks go out when they start, downlinks are asked for when a
-/// receive window opens. The single-device run uses `MiniNetwork`; the fleet puts the channel engine and the
-/// network server behind it.
-public protocol Air: AnyObject {
-    /// An uplink starts. The network hears it (or not) and may queue an answer for the receive windows.
-    func uplink(device: Int, frame: [UInt8], transmission: UplinkAir)
-    /// A receive window opens: the downlink sent to this device in this window, if any (frame, its airtime).
-    func downlink(device: Int, window: Int, at: Nanoseconds, frequencyHz: Int64, dataRate: Int) -> (frame: [UInt8], airtime: Nanoseconds)?
-    /// Asked when an uplink ends: false when the network already knows it sends nothing in this uplink's receive
-    /// windows (the MAC then accounts both windows at once instead of opening each).
-    func mayAnswer(device: Int) -> Bool
-}
-
-extension Air {
-    public func mayAnswer(device: Int) -> Bool { true }
-}
-
-/// The radio side of an uplink.
-public struct UplinkAir: Sendable {
-    public var start: Nanoseconds
-    public var airtime: Nanoseconds
-    public var frequencyHz: Int64
-    public var dataRate: Int
-    public var spreadingFactor: Int
-    public var bandwidth: LoRaBandwidth
-    public var txPowerdBm: Double
-
-    public init(start: Nanoseconds, airtime: Nanoseconds, frequencyHz: Int64, dataRate: Int, spreadingFactor: Int,
-                bandwidth: LoRaBandwidth, txPowerdBm: Double) {
-        self.start = start; self.airtime = airtime; self.frequencyHz = frequencyHz; self.dataRate = dataRate
-        self.spreadingFactor = spreadingFactor; self.bandwidth = bandwidth; self.txPowerdBm = txPowerdBm
-    }
-}
-
-/// How a device joins.
-public enum Activation: Sendable {
-    case otaa(devEUI: EUI64, joinEUI: EUI64, appKey: AES128Key)
-    case abp(devAddr: DevAddr, nwkSKey: AES128Key, appSKey: AES128Key)
-}
+@_exported import SimKernel
 
 public struct MACSettings: Sendable {
     public var region: RegionParameters
@@ -227,12 +179,7 @@ public final class ClassAMAC {
         self.settings = settings
         rng = SeededRandom.stream(seed: seed, UInt64(device), 0x3AC)
         let region = settings.region
-        var chans = region.defaultChannels
-        if chans.isEmpty {
-            // Fixed-plan regions: the second sub-band (channels 8–15 and 65), as most networks use.
-            chans = Array(region.uplinkChannels[8..<16]) + [region.uplinkChannels[65]]
-        }
-        channels = chans
+        channels = region.initialChannels
         dataRate = settings.dataRate
         txPowerIndex = settings.txPowerIndex
         rx2DataRate = region.rx2DataRate
@@ -514,7 +461,7 @@ public final class ClassAMAC {
         let f: Int64
         if window == 1 {
             dr = settings.region.rx1DataRate(uplinkDR: lastUplinkDR, offset: rx1DROffset) ?? lastUplinkDR
-            f = downlinkChannelFrequency[lastUplinkFrequency] ?? rx1Frequency(uplink: lastUplinkFrequency)
+            f = downlinkChannelFrequency[lastUplinkFrequency] ?? settings.region.rx1FrequencyHz(uplink: lastUplinkFrequency)
         } else {
             dr = rx2DataRate
             f = rx2FrequencyHz
@@ -547,13 +494,6 @@ public final class ClassAMAC {
         rx2At = nil
         rxBusyUntil = t
         windowsClosed(at: t, gotDownlink: accepted)
-    }
-
-    /// RX1 frequency for an uplink frequency: the same channel, or for fixed plans the downlink channel it maps to.
-    private func rx1Frequency(uplink f: Int64) -> Int64 {
-        let down = settings.region.downlinkChannels
-        guard !down.isEmpty, let i = settings.region.uplinkChannels.firstIndex(where: { $0.frequencyHz == f }) else { return f }
-        return down[i % down.count].frequencyHz
     }
 
     private func windowsClosed(at t: Nanoseconds, gotDownlink: Bool) {
@@ -613,13 +553,7 @@ public final class ClassAMAC {
         rx1DROffset = Int(accept.rx1DROffset)
         rx2DataRate = Int(accept.rx2DataRate)
         rx1Delay = Int64(max(1, accept.rxDelay)) * Time.second
-        if let cf = accept.cfList, cf.count == 16, cf[15] == 0 {
-            // CFList type 0: up to five extra channels (24-bit frequencies in units of 100 Hz).
-            for i in 0..<5 {
-                let hz = (Int64(cf[3 * i]) | Int64(cf[3 * i + 1]) << 8 | Int64(cf[3 * i + 2]) << 16) * 100
-                if hz > 0 { channels.append(Channel(hz, dr: 0...5)) }
-            }
-        }
+        if let cf = accept.cfList { channels += settings.region.cfListChannels(cf) }
         joined = true
         fcntUp = 0
         fcntDown = nil
@@ -666,16 +600,13 @@ public final class ClassAMAC {
         case .linkADRReq(let dr, let power, let mask, let cntl, let nb):
             let drOK = dr == 15 || (region.dataRate(Int(dr))?.uplink ?? false)
             let powerOK = power == 15 || region.txPowerdBm(index: Int(power)) != nil
-            let maskOK = cntl == 0 ? mask != 0 : cntl == 6
+            let masked = region.applyChannelMask(mask, control: cntl, to: channels)
+            let maskOK = masked != nil
             if drOK && powerOK && maskOK {
                 if dr != 15 { dataRate = Int(dr) }
                 if power != 15 { txPowerIndex = Int(power) }
                 nbTrans = nb == 0 ? 1 : Int(nb)
-                if cntl == 0 {
-                    let base = region.defaultChannels.isEmpty ? channels : Array(region.defaultChannels + channels.filter { c in
-                        !region.defaultChannels.contains { $0.frequencyHz == c.frequencyHz } })
-                    channels = base.enumerated().filter { mask & (1 << UInt16($0.offset)) != 0 }.map(\.element)
-                }
+                if let masked { channels = masked }
                 onEvent?(t, .adrSettings(dataRate: dataRate, txPowerIndex: txPowerIndex, nbTrans: nbTrans))
             }
             pendingAnswers.append(.linkADRAns(powerACK: powerOK, dataRateACK: drOK, channelMaskACK: maskOK))

@@ -231,7 +231,7 @@ public struct SiteTraffic {
         guard peakRate > 0 else { return .max }
         var time = t
         for _ in 0..<1_000_000 {
-            time += Int64(-log(max(rng.nextDouble(), 1e-300)) / peakRate)
+            time += Int64(rng.nextExponential() / peakRate)
             if rng.nextDouble() * peakRate <= rate(at: time) { return time }
         }
         return .max
@@ -321,7 +321,6 @@ public struct SiteTraffic {
     }
 
     private mutating func normal() -> Double {
-        let u1 = max(rng.nextDouble(), 1e-300), u2 = rng.nextDouble()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+        rng.nextNormal()
     }
 }

@@ -4,6 +4,7 @@ import Device
 import Foundation
 import HarnessCore
 import LoRaWAN
+import Network
 import RadioLink
 import Serial
 
@@ -122,7 +123,7 @@ public struct EmulatorOptions: Sendable {
     public var baud: Int?
     /// Settings a previous user left in the board's flash.
     public var stored = StoredSettings()
-    /// Transmit through a bench gateway to this network server (Semtech UDP) instead of the built-in mini network.
+    /// Transmit through a bench gateway to this network server (Semtech UDP) instead of the built-in network server.
     public var gateway: (host: String, port: UInt16)?
     /// Virtual time 0 (for generated traffic).
     public var startUnixSeconds: Int64 = 1_774_224_000
@@ -348,7 +349,9 @@ final class EmulatedDevice {
     var adr = true
     var port: UInt8 = 1
     var mac: ClassAMAC?
-    let network: MiniNetwork
+    /// The network the board joins without a bench gateway: the one network server on a perfect channel, without
+    /// network-side ADR (a bench network leaves the data rate the host set), in the board's region.
+    private(set) var network: NetworkServer
     /// When set, the board's air: a bench gateway and the network server behind it.
     var gatewayAir: GatewayAir?
     var firmware: FirmwareDevice?
@@ -369,11 +372,17 @@ final class EmulatedDevice {
     init(options: EmulatorOptions) {
         self.options = options
         devEUI = options.devEUI
-        network = MiniNetwork(region: RegionID.eu868.parameters, seed: options.seed)
+        network = EmulatedDevice.server(region: RegionID.eu868.parameters, seed: options.seed)
         if let t = options.traffic { traffic = SiteTraffic(profile: t, startUnixSeconds: options.startUnixSeconds, seed: options.seed) }
     }
 
     var joined: Bool { mac?.joined ?? false }
+
+    static func server(region: RegionParameters, seed: UInt64) -> NetworkServer {
+        var config = NetworkServer.Config()
+        config.adr = false
+        return NetworkServer(config: config, region: region, channel: PerfectChannel(), seed: seed)
+    }
 
     /// The data rate a command set (unless the ignoreDR fault keeps the old one).
     func setDataRate(_ dr: Int) {
@@ -424,6 +433,7 @@ final class EmulatedDevice {
         }
         let m = ClassAMAC(device: 0, activation: activation, settings: s, seed: options.seed, devNonce: devNonce)
         if let carried = mac?.tracker ?? carriedDutyCycle { m.continueDutyCycle(carried) }
+        if network.region.id != region.id { network = EmulatedDevice.server(region: region, seed: options.seed) }
         network.register(device: 0, activation: activation)
         m.air = gatewayAir ?? network
         m.onTxDone = { [unowned self] start, end in firmware?.txDone(start: start, end: end, at: end) }

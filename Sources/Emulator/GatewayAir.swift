@@ -6,7 +6,7 @@ import Traces
 
 /// The emulated board's air through a bench gateway: each uplink goes to a network server as a packet forwarder
 /// sends it (Semtech UDP `rxpk`, stamped with the concentrator time of its end), and each `txpk` the server sends
-/// back is received in the window whose opening its `tmst` names. Instead of the emulator's own mini network.
+/// back is received in the window whose opening its `tmst` names. Instead of the emulator's built-in network server.
 final class GatewayAir: Air {
     let gateway: VirtualGateway
     /// txpk's waiting for their window: concentrator time (µs), the frame, its time on air.

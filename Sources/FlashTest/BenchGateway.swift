@@ -1,4 +1,5 @@
-import Device
+import Network
+import SimKernel
 import Foundation
 import HarnessCore
 import LoRaWAN
@@ -29,14 +30,14 @@ public struct AirUplink: Sendable {
 
 /// The network server of a bench gateway: a packet forwarder (Semtech UDP, PROTOCOL.TXT) pointed at the harness
 /// sends what it receives; this answers PUSH_DATA and PULL_DATA, verifies join-requests and uplinks with the keys of
-/// the boards under test (the network's logic is the emulator's `MiniNetwork`), and sends join-accepts,
+/// the boards under test (the one network server of the simulations, on a perfect channel and without network-side ADR), and sends join-accepts,
 /// acknowledgements and queued downlinks back through PULL_RESP, timed from the uplink's `tmst` for RX1.
 public final class BenchGateway: @unchecked Sendable {
     public let region: RegionParameters
     public let address: String
     private let fd: Int32
     private let lock = NSLock()
-    private let network: MiniNetwork
+    private let network: NetworkServer
     private var devices: [EUI64: Int] = [:]
     private var heard: [AirUplink] = []
     /// Where each gateway (by EUI) listens for PULL_RESP: the source of its last PULL_DATA.
@@ -55,7 +56,10 @@ public final class BenchGateway: @unchecked Sendable {
             throw InputError("the gateway is udp:HOST:PORT (for example udp:0.0.0.0:1700), not '\(spec)'", at: .argument("--gateway"))
         }
         self.region = region
-        network = MiniNetwork(region: region, seed: 1)
+        var config = NetworkServer.Config()
+        config.adr = false
+        config.gatewayTransmitters = false
+        network = NetworkServer(config: config, region: region, channel: PerfectChannel(), seed: 1)
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
         hints.ai_flags = AI_PASSIVE
@@ -121,7 +125,7 @@ public final class BenchGateway: @unchecked Sendable {
     public func queueDownlink(devEUI: EUI64, port: UInt8, payload: [UInt8]) {
         lock.lock(); defer { lock.unlock() }
         guard let d = devices[devEUI] else { return }
-        network.script(MiniNetwork.Scripted(at: 0, device: d, fport: port, payload: payload))
+        network.script(device: d, NetworkServer.Scripted(at: 0, fport: port, payload: payload))
     }
 
     public var now: Nanoseconds { Int64(DispatchTime.now().uptimeNanoseconds - start) }
@@ -212,9 +216,8 @@ public final class BenchGateway: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         let phy = try? FrameDecoder.decode(bytes)
         var device: Int?
-        var isJoin = false
         switch phy {
-        case .joinRequest(let jr)?: device = devices[jr.devEUI]; isJoin = true
+        case .joinRequest(let jr)?: device = devices[jr.devEUI]
         case .data(let f)?: device = network.device(devAddr: f.devAddr)
         default: break
         }
@@ -229,19 +232,19 @@ public final class BenchGateway: @unchecked Sendable {
             m.crc = true
             let airtime = AirtimeCalculator.loraUnchecked(m, payloadBytes: bytes.count).nanoseconds
             lastVerdict = nil
-            network.uplink(device: device, frame: bytes, transmission: UplinkAir(start: 0, airtime: airtime, frequencyHz: r.frequencyHz ?? 0,
+            // The packet ended as it was heard (the harness's clock; the forwarder's tmst is its own).
+            let end = now
+            network.uplink(device: device, frame: bytes, transmission: UplinkAir(start: end - airtime, airtime: airtime, frequencyHz: r.frequencyHz ?? 0,
                                                                                  dataRate: dr, spreadingFactor: sf, bandwidth: bw, txPowerdBm: 14))
             air.verdict = lastVerdict ?? .other("no verdict")
-            if let (frame, _) = network.downlink(device: device, window: 1, at: 0, frequencyHz: r.frequencyHz ?? 0, dataRate: dr),
-               let tmst, let gw = downPaths[eui] {
-                // RX1: the uplink's channel and data rate (EU868, RX1DROffset 0), JOIN_ACCEPT_DELAY1 or RECEIVE_DELAY1
-                // (the join-accept's RxDelay is 1 s) after the end of the uplink.
-                let rx1 = region.rx1DataRate(uplinkDR: dr, offset: 0) ?? dr
-                let delay = isJoin ? region.joinAcceptDelay1 : region.receiveDelay1
-                if let m = region.dataRate(rx1)?.modulation.lora {
+            if let down = network.takeDownlink(device: device), let tmst, let gw = downPaths[eui] {
+                // The server's window, frequency and data rate (the region's RX1 or RX2 rules), its start after the
+                // uplink's end carried over to the forwarder's clock.
+                if let m = region.dataRate(down.dataRate)?.modulation.lora {
+                    let frame = down.frame
                     let txpk: JSONValue = .object(["txpk": .object([
-                        "imme": .bool(false), "tmst": .number(Double(tmst &+ UInt32(truncatingIfNeeded: delay / 1000))),
-                        "freq": .number(Double(r.frequencyHz ?? 0) / 1e6), "rfch": .number(0), "powe": .number(14), "modu": .string("LORA"),
+                        "imme": .bool(false), "tmst": .number(Double(tmst &+ UInt32(truncatingIfNeeded: (down.at - end) / 1000))),
+                        "freq": .number(Double(down.frequencyHz) / 1e6), "rfch": .number(0), "powe": .number(14), "modu": .string("LORA"),
                         "datr": .string("SF\(m.spreadingFactor)BW\(Int(m.bandwidth.hertz / 1000))"), "codr": .string("4/5"),
                         "ipol": .bool(true), "size": .number(Double(frame.count)), "data": .string(Base64.encode(frame)),
                     ])])

@@ -6,6 +6,7 @@ import HarnessCore
 import LoRaWAN
 import Network
 import RadioLink
+import SimKernel
 
 /// One radio cell of a fleet on one virtual clock: the sensors (firmware core and Class A MAC each), their sites'
 /// vehicles, other transmitters, the channel engine, the network server and the application that keeps what
@@ -596,7 +597,7 @@ final class CellEngine {
         backgroundSent += 1
         let next: Int64
         if tx.exponential {
-            next = t + max(1, Int64(-log(max(tx.traffic.nextDouble(), 1e-300)) * Double(tx.interval)))
+            next = t + max(1, Int64(tx.traffic.nextExponential() * Double(tx.interval)))
         } else {
             let j = tx.jitter > 0 ? Int64((tx.traffic.nextDouble() * 2 - 1) * Double(tx.jitter)) : 0
             next = t + max(1, tx.interval + j)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A small, fast, seedable generator (xoshiro256**, Blackman & Vigna 2018), seeded through SplitMix64.
 /// Simulations use one stream per device and purpose, derived from the run's seed with `stream(_:)`, so adding
 /// one device does not change another's draws.
@@ -60,4 +62,24 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     public mutating func nextDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
     public mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
+
+    /// A standard normal draw: Box–Muller, the cosine branch of one pair of uniforms (the simulation's one
+    /// normal draw; `nextNormalPair` gives both branches).
+    @inline(__always)
+    public mutating func nextNormal() -> Double {
+        let u1 = max(nextDouble(), 1e-300), u2 = nextDouble()
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    }
+
+    /// Both Box–Muller draws of one pair of uniforms (cosine, sine): two independent standard normals.
+    @inline(__always)
+    public mutating func nextNormalPair() -> (Double, Double) {
+        let u1 = max(nextDouble(), 1e-300), u2 = nextDouble()
+        let r = (-2 * log(u1)).squareRoot(), a = 2 * Double.pi * u2
+        return (r * cos(a), r * sin(a))
+    }
+
+    /// An exponential draw with mean 1 (inversion; a uniform of 0 is taken as 1e-300).
+    @inline(__always)
+    public mutating func nextExponential() -> Double { -log(max(nextDouble(), 1e-300)) }
 }

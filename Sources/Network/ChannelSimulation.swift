@@ -1,6 +1,7 @@
 import Foundation
 import HarnessCore
 import RadioLink
+import SimKernel
 
 /// Synthetic traffic on the radio channel: the engine of issue "radio channel", before the firmware-in-the-loop
 /// devices take the transmitters' place.
@@ -141,7 +142,7 @@ public struct ChannelSimulation {
         var dlRNG: [SeededRandom] = []
         for (g, dl) in scenario.downlinks.enumerated() {
             var r = SeededRandom.stream(seed: seed, 0xD0, UInt64(g))
-            nextDownlink.append(dl.map { Int64(exponential(&r) * 3600e9 / max($0.perHour, 1e-9)) } ?? .max)
+            nextDownlink.append(dl.map { Int64(r.nextExponential() * 3600e9 / max($0.perHour, 1e-9)) } ?? .max)
             dlRNG.append(r)
         }
         let lookahead = 10 * Time.second
@@ -154,7 +155,7 @@ public struct ChannelSimulation {
             for g in 0..<nextDownlink.count where nextDownlink[g] <= t + lookahead {
                 while nextDownlink[g] <= t + lookahead, let dl = scenario.downlinks[g] {
                     channel.gatewayTransmits(g, start: nextDownlink[g], end: nextDownlink[g] + dl.airtime)
-                    nextDownlink[g] += max(1, Int64(exponential(&dlRNG[g]) * 3600e9 / max(dl.perHour, 1e-9)))
+                    nextDownlink[g] += max(1, Int64(dlRNG[g].nextExponential() * 3600e9 / max(dl.perHour, 1e-9)))
                 }
             }
             var sendFrequency: Int64? = nil
@@ -165,7 +166,7 @@ public struct ChannelSimulation {
                 // Next generation.
                 let next: Int64
                 if devs[dev].exponentialTraffic {
-                    next = t + max(1, Int64(exponential(&devs[dev].traffic) * Double(devs[dev].interval)))
+                    next = t + max(1, Int64(devs[dev].traffic.nextExponential() * Double(devs[dev].interval)))
                 } else {
                     let jitter = devs[dev].jitter
                     let j = jitter > 0 ? Int64((devs[dev].traffic.nextDouble() * 2 - 1) * Double(jitter)) : 0
@@ -245,11 +246,6 @@ public struct ChannelSimulation {
     }
 }
 
-/// An exponential draw with mean 1.
-@inline(__always)
-func exponential(_ rng: inout SeededRandom) -> Double {
-    -log(max(rng.nextDouble(), 1e-300))
-}
 
 extension ChannelSimulation.Report {
     public var text: String {

@@ -1,11 +1,21 @@
-import Device
 import Foundation
 import HarnessCore
 import LoRaWAN
 import RadioLink
+import SimKernel
 
-/// The network server of the fleet simulation, with the radio channel in front of it: uplinks go on the air when
-/// devices start them; their fate at each gateway comes from the channel engine; the server deduplicates the
+/// What the network made of one uplink (told to `NetworkServer.onVerdict`, for the bench gateway and tests).
+public enum UplinkVerdict: Sendable, Equatable {
+    case joinAccepted(devEUI: EUI64, devNonce: UInt16, devAddr: DevAddr)
+    case joinRefused(devEUI: EUI64, reason: String)
+    case data(devAddr: DevAddr, fcnt: UInt32, fport: UInt8?, payload: [UInt8], confirmed: Bool, repeated: Bool)
+    case dataRefused(devAddr: DevAddr, reason: String)
+    case other(String)
+}
+
+/// The network server every simulated device meets (fleets, `device run`, the emulator, the bench gateway), with a
+/// channel in front of it (`UplinkChannel`: perfect, lossy, or the radio channel engine): uplinks go on the air when
+/// devices start them; their fate at each gateway comes from the channel; the server deduplicates the
 /// gateways' copies, checks frame counters and MICs, answers joins with real join-accepts, acknowledges confirmed
 /// uplinks, sends MAC commands (network-side ADR among them) and application downlinks through a gateway in RX1
 /// or RX2 — subject to the gateway's duty cycle, its half-duplex radio and the server's latency.
@@ -22,6 +32,9 @@ public final class NetworkServer: Air {
         public var gatewayRX2PowerdBm: Double = 27
         public var crypto = true
         public var deviceReceiver: ReceiverModel = .sx1276
+        /// The server keeps each gateway's transmitter: half-duplex (one downlink at a time) and its duty cycle per
+        /// sub-band. Off for a bench gateway, whose real packet forwarders (one per board, perhaps) keep their own.
+        public var gatewayTransmitters = true
         public init() {}
     }
 
@@ -52,7 +65,7 @@ public final class NetworkServer: Air {
 
     public let config: Config
     public let region: RegionParameters
-    public let channel: RadioChannel
+    public let channel: UplinkChannel
     public private(set) var counters = Counters()
     public private(set) var gatewayDownlinks: [GatewayDownlinks]
 
@@ -98,17 +111,29 @@ public final class NetworkServer: Air {
     private var gatewayTrackers: [DutyCycleTracker]
     private var gatewayBusy: [[(Nanoseconds, Nanoseconds)]]
     private var latencyWindows: [(from: Nanoseconds, to: Nanoseconds, latency: Nanoseconds)] = []
-    private let downlinkNoise: Double
+    /// Downlinks asked for ahead of time, per device: merged into the downlink of the first data uplink that ends
+    /// at or after their time.
+    public struct Scripted: Sendable {
+        public var at: Nanoseconds
+        public var macCommands: [MACCommand]
+        public var fport: UInt8?
+        public var payload: [UInt8]
+        public init(at: Nanoseconds, macCommands: [MACCommand] = [], fport: UInt8? = nil, payload: [UInt8] = []) {
+            self.at = at; self.macCommands = macCommands; self.fport = fport; self.payload = payload
+        }
+    }
+    private var scripted: [Int: [Scripted]] = [:]
+    /// Each uplink's verdict, as it is made (nil: none is built).
+    public var onVerdict: ((UplinkVerdict) -> Void)?
 
-    public init(config: Config = Config(), region: RegionParameters, channel: RadioChannel, seed: UInt64) {
+    public init(config: Config = Config(), region: RegionParameters, channel: UplinkChannel, seed: UInt64) {
         self.config = config
         self.region = region
         self.channel = channel
-        let gws = channel.gateways.count
+        let gws = channel.gatewayCount
         gatewayTrackers = (0..<gws).map { _ in DutyCycleTracker(policy: region.dutyCycleEnforced ? .slidingWindow : .none, bands: region.subBands) }
         gatewayBusy = Array(repeating: [], count: gws)
         gatewayDownlinks = Array(repeating: GatewayDownlinks(), count: gws)
-        downlinkNoise = LinkBudget.noiseFloordBm(bandwidthHz: 125_000, noiseFigure: config.deviceReceiver.noiseFigure)
         _ = seed
         channel.detailedOutcomes = true
         channel.onOutcome = { [unowned self] o in received(o) }
@@ -118,12 +143,47 @@ public final class NetworkServer: Air {
     /// where it stands (for the downlink path).
     public func register(device: Int, fleetID: Int, activation: Activation, x: Double, y: Double, seed: UInt64) {
         if devices.count <= device { devices += Array(repeating: nil, count: device + 1 - devices.count) }
+        if case .otaa(let e, _, _) = activation, let old = devices[device], case .otaa(let o, _, _) = old.activation, o == e {
+            // The same device again (a board whose host joins anew): its join count and JoinNonce go on.
+            devices[device]?.activation = activation
+            return
+        }
         devices[device] = DeviceInfo(activation: activation, fleetID: fleetID, x: x, y: y, session: nil,
                                      shadow: SeededRandom.stream(seed: seed, UInt64(fleetID), 0xD0E))
         if case .abp(let addr, let nwk, let app) = activation {
             devices[device]?.session = Session(devAddr: addr, keys: SessionKeys(nwkSKey: nwk, appSKey: app))
             byAddress[addr] = device
         }
+    }
+
+    /// A device standing at the gateway (the bench, `device run`): its number on the channel is its number in the fleet.
+    public func register(device: Int, activation: Activation) {
+        register(device: device, fleetID: device, activation: activation, x: 0, y: 0, seed: 0)
+    }
+
+    /// A downlink (MAC commands, application data) to go with the device's first data uplink ending at or after `at`.
+    public func script(device: Int, _ s: Scripted) {
+        scripted[device, default: []].append(s)
+        scripted[device]?.sort { $0.at < $1.at }
+    }
+
+    /// The device registered under a DevEUI.
+    public func device(devEUI: EUI64) -> Int? {
+        devices.firstIndex { d in
+            if case .otaa(let e, _, _)? = d?.activation { return e == devEUI }
+            return false
+        }
+    }
+    /// The device holding a session at this address.
+    public func device(devAddr: DevAddr) -> Int? { byAddress[devAddr] }
+    /// The last uplink frame counter accepted from a device.
+    public func lastFCntUp(device: Int) -> UInt32? { info(device)?.session?.fcntUp }
+
+    /// The downlink waiting for the device's receive windows, taken off the queue (for a bench gateway, which sends
+    /// it through a real forwarder): its window, start, frame, frequency, data rate and power.
+    public func takeDownlink(device: Int) -> (window: Int, at: Nanoseconds, frame: [UInt8], frequencyHz: Int64, dataRate: Int, powerdBm: Double)? {
+        guard let q = queued.removeValue(forKey: device) else { return nil }
+        return (q.window, q.at, q.frame, q.frequency, q.dr, q.power)
     }
 
     /// A gateway out of service: it neither receives (the channel loses its copies) nor transmits.
@@ -162,29 +222,13 @@ public final class NetworkServer: Air {
     public func downlink(device: Int, window: Int, at: Nanoseconds, frequencyHz: Int64, dataRate: Int) -> (frame: [UInt8], airtime: Nanoseconds)? {
         guard let q = queued[device], q.window == window else { return nil }
         queued[device] = nil
-        // Does the device hear it? Gateway power, path loss with the device's shadowing draw, its receiver.
+        // Does the device hear it? The channel's downlink path with the device's own draws, its receiver.
         guard var info = info(device) else { return nil }
-        let gw = channel.gateways[q.gateway]
-        let model = channel.model
-        // The downlink path: the uplink's link loss (reciprocity; with static shadowing its draw included), and a
-        // new draw of the per-packet shadowing or fading.
-        var loss: Double
-        if let link = channel.links(device: device).first(where: { $0.gateway == q.gateway }) {
-            loss = link.lossdB
-        } else {
-            loss = RadioChannel.meanLossdB(model: model, gateway: gw, x: info.x, y: info.y, antennaGaindBi: 0)
-        }
-        let sigma = model.shadowing && !model.staticShadowing ? model.pathLoss.shadowingSigmadB : 0
-        let spread = (sigma * sigma + model.fadingSigmadB * model.fadingSigmadB).squareRoot()
-        if spread > 0 {
-            let u1 = max(info.shadow.nextDouble(), 1e-300), u2 = info.shadow.nextDouble()
-            loss += (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2) * spread
-        }
-        devices[device] = info
-        let rssi = q.power - loss
         let m = region.dataRate(q.dr)?.modulation.lora ?? LoRaModulation(spreadingFactor: 12, bandwidth: .bw125)
-        let sens = config.deviceReceiver.sensitivitydBm(sf: m.spreadingFactor, bandwidth: m.bandwidth)
-        guard rssi >= sens, rssi - downlinkNoise >= LinkBudget.snrFloordB(sf: m.spreadingFactor) else {
+        let heard = channel.downlinkHeard(device: device, gateway: q.gateway, x: info.x, y: info.y, powerdBm: q.power, modulation: m,
+                                          receiver: config.deviceReceiver, draw: &info.shadow)
+        devices[device] = info
+        guard heard else {
             counters.downlinksLostAtDevice += 1
             return nil
         }
@@ -203,14 +247,23 @@ public final class NetworkServer: Air {
         counters.uplinksHeard += 1
         counters.gatewayCopies += heardBy.count
         let best = heardBy.sorted { $0.snrdB > $1.snrdB }
-        guard let phy = try? FrameDecoder.decode(f.frame) else { counters.rejected += 1; return }
+        guard let phy = try? FrameDecoder.decode(f.frame) else { counters.rejected += 1; onVerdict?(.other("not a LoRaWAN frame")); return }
         switch phy {
         case .joinRequest(let jr):
             counters.joinRequests += 1
-            guard case .otaa(let devEUI, _, let appKey) = info.activation, devEUI == jr.devEUI,
-                  JoinCodec.verifyRequest(f.frame, appKey: CryptoKey(appKey)).valid,
-                  !usedNonces[devEUI, default: []].contains(jr.devNonce) else {
+            guard case .otaa(let devEUI, _, let appKey) = info.activation, devEUI == jr.devEUI else {
                 counters.joinRejected += 1
+                onVerdict?(.joinRefused(devEUI: jr.devEUI, reason: "unknown DevEUI"))
+                return
+            }
+            guard JoinCodec.verifyRequest(f.frame, appKey: CryptoKey(appKey)).valid else {
+                counters.joinRejected += 1
+                onVerdict?(.joinRefused(devEUI: jr.devEUI, reason: "the MIC does not verify with the AppKey"))
+                return
+            }
+            guard !usedNonces[devEUI, default: []].contains(jr.devNonce) else {
+                counters.joinRejected += 1
+                onVerdict?(.joinRefused(devEUI: jr.devEUI, reason: "DevNonce \(jr.devNonce) was used before"))
                 return
             }
             usedNonces[devEUI, default: []].insert(jr.devNonce)
@@ -237,18 +290,24 @@ public final class NetworkServer: Air {
                     counters.joinAccepts += 1
                 }
             }
+            onVerdict?(.joinAccepted(devEUI: devEUI, devNonce: jr.devNonce, devAddr: addr))
         case .data(let frame):
-            guard let device = byAddress[frame.devAddr], device == f.device, var s = info.session,
-                  let fcnt = FCnt.reconstruct(frame.fcnt, last: s.fcntUp).value else {
+            guard let device = byAddress[frame.devAddr], device == f.device, var s = info.session else {
                 counters.rejected += 1
+                onVerdict?(.dataRefused(devAddr: frame.devAddr, reason: "no session at this DevAddr"))
                 return
             }
-            if let last = s.fcntUp, fcnt < last { counters.rejected += 1; return }
+            guard let fcnt = FCnt.reconstruct(frame.fcnt, last: s.fcntUp).value, s.fcntUp.map({ fcnt >= $0 }) ?? true else {
+                counters.rejected += 1
+                onVerdict?(.dataRefused(devAddr: frame.devAddr, reason: "FCnt \(frame.fcnt) is older than the last accepted, \(s.fcntUp.map(String.init) ?? "none")"))
+                return
+            }
             let payload: [UInt8]
             var commands: [MACCommand] = []
             if config.crypto {
                 guard let opened = try? DataFrameCodec.open(f.frame, frame: frame, fcnt: fcnt, keys: s.keys), opened.micValid else {
                     counters.rejected += 1
+                    onVerdict?(.dataRefused(devAddr: frame.devAddr, reason: "the MIC does not verify with the session's NwkSKey (FCnt \(frame.fcnt))"))
                     return
                 }
                 payload = opened.payload
@@ -264,6 +323,15 @@ public final class NetworkServer: Air {
             for c in commands {
                 if case .linkADRAns(let p, let d, let m) = c, p && d && m { s.adrRequested = false }
             }
+            if !scripted.isEmpty, var list = scripted[device], let first = list.first, first.at <= end {
+                // Downlinks asked for by now ride on this uplink's answer.
+                while let d = list.first, d.at <= end {
+                    list.removeFirst()
+                    s.pendingMAC += d.macCommands
+                    if let port = d.fport { s.pendingData = (port, d.payload) }
+                }
+                scripted[device] = list
+            }
             info.snrHistory.append(best.first?.snrdB ?? 0)
             if info.snrHistory.count > 20 { info.snrHistory.removeFirst(info.snrHistory.count - 20) }
             info.dataRate = f.tx.dataRate
@@ -272,6 +340,8 @@ public final class NetworkServer: Air {
             if !repeated, let port = frame.fport, port > 0 {
                 onApplicationUplink?(device, port, payload, fcnt, end)
             }
+            onVerdict?(.data(devAddr: frame.devAddr, fcnt: fcnt, fport: frame.fport, payload: payload,
+                             confirmed: frame.mtype == .confirmedDataUp, repeated: repeated))
             if config.adr, frame.fctrl.adr, !(s.adrRequested) { adr(device: device) }
             let confirmed = frame.mtype == .confirmedDataUp
             let session = self.info(device)?.session
@@ -279,6 +349,7 @@ public final class NetworkServer: Air {
             if needs { sendDown(device: device, ack: confirmed, uplink: f.tx, end: end, gateways: best.map(\.gateway)) }
         default:
             counters.rejected += 1
+            onVerdict?(.other("not an uplink"))
         }
     }
 
@@ -345,21 +416,25 @@ public final class NetworkServer: Air {
             let at = end + (window == 1 ? delay1 : delay2)
             guard ready <= at else { continue }
             let dr = window == 1 ? (region.rx1DataRate(uplinkDR: uplink.dataRate, offset: 0) ?? uplink.dataRate) : region.rx2DataRate
-            let f = window == 1 ? rx1Frequency(uplink.frequencyHz) : region.rx2FrequencyHz
+            let f = window == 1 ? region.rx1FrequencyHz(uplink: uplink.frequencyHz) : region.rx2FrequencyHz
             var m = region.dataRate(dr)?.modulation.lora ?? LoRaModulation(spreadingFactor: 12, bandwidth: .bw125)
             m.crc = false
             let airtime = AirtimeCalculator.loraUnchecked(m, payloadBytes: frame.count).nanoseconds
-            for g in gateways where !channel.isDown(g, from: at, to: at + airtime) && !gatewayBusy[g].contains(where: { $0.0 < at + airtime && $0.1 > at }) {
-                guard let allowed = gatewayTrackers[g].earliestStart(frequencyHz: f, airtime: airtime, now: at).time, allowed <= at else {
+            let limits = config.gatewayTransmitters
+            for g in gateways where !channel.isDown(g, from: at, to: at + airtime)
+                && !(limits && gatewayBusy[g].contains(where: { $0.0 < at + airtime && $0.1 > at })) {
+                guard !limits || gatewayTrackers[g].earliestStart(frequencyHz: f, airtime: airtime, now: at).time.map({ $0 <= at }) == true else {
                     counters.gatewayDutyCycleRefusals += 1
                     gatewayDownlinks[g].dutyCycleRefusals += 1
                     continue
                 }
                 gatewayDownlinks[g].downlinks += 1
                 gatewayDownlinks[g].airtime += airtime
-                gatewayTrackers[g].record(frequencyHz: f, start: at, airtime: airtime)
-                gatewayBusy[g].append((at, at + airtime))
-                if gatewayBusy[g].count > 64 { gatewayBusy[g].removeFirst(gatewayBusy[g].count - 64) }
+                if limits {
+                    gatewayTrackers[g].record(frequencyHz: f, start: at, airtime: airtime)
+                    gatewayBusy[g].append((at, at + airtime))
+                    if gatewayBusy[g].count > 64 { gatewayBusy[g].removeFirst(gatewayBusy[g].count - 64) }
+                }
                 channel.gatewayTransmits(g, start: at, end: at + airtime)
                 let power = window == 1 ? config.gatewayRX1PowerdBm : config.gatewayRX2PowerdBm
                 queued[device] = (window, at, frame, airtime, g, f, dr, power)
@@ -370,11 +445,5 @@ public final class NetworkServer: Air {
         }
         counters.downlinksMissed += 1
         return false
-    }
-
-    private func rx1Frequency(_ f: Int64) -> Int64 {
-        let down = region.downlinkChannels
-        guard !down.isEmpty, let i = region.uplinkChannels.firstIndex(where: { $0.frequencyHz == f }) else { return f }
-        return down[i % down.count].frequencyHz
     }
 }

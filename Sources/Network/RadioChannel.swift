@@ -1,6 +1,7 @@
 import Foundation
 import HarnessCore
 import RadioLink
+import SimKernel
 
 /// The radio channel: many transmitters, gateways, collisions and capture. Transmissions are handed over in
 /// start-time order; each packet's fate is decided when it ends and reported to `onOutcome`.
@@ -436,10 +437,9 @@ public final class RadioChannel {
             spareNormal[device] = .nan
             return spare
         }
-        let u1 = max(shadowRNG[device].nextDouble(), 1e-300), u2 = shadowRNG[device].nextDouble()
-        let r = (-2 * log(u1)).squareRoot(), a = 2 * Double.pi * u2
-        spareNormal[device] = r * sin(a)
-        return r * cos(a)
+        let (c, s) = shadowRNG[device].nextNormalPair()
+        spareNormal[device] = s
+        return c
     }
 }
 

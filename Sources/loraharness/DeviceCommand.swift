@@ -1,6 +1,7 @@
 import ArgumentParser
 import Codecs
 import Device
+import Fleet
 import Foundation
 import HarnessCore
 import RadioLink

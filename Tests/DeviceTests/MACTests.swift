@@ -2,16 +2,22 @@ import Device
 import Foundation
 import HarnessCore
 import LoRaWAN
+import Network
 import RadioLink
 import Testing
 
-/// Drives a Class A MAC directly against the minimal network on a virtual clock.
+/// Drives a Class A MAC directly against the network server (perfect channel, no network-side ADR) on a virtual clock.
 final class MACRig {
     let mac: ClassAMAC
-    let network: MiniNetwork
+    let network: NetworkServer
     var events: [(Nanoseconds, MACEvent)] = []
-    init(activation: Activation = abp, dataRate: Int = 0, adr: Bool = true, dutyCycle: DutyCyclePolicy? = nil) {
-        network = MiniNetwork(region: eu, seed: 1)
+    init(activation: Activation = abp, dataRate: Int = 0, adr: Bool = true, dutyCycle: DutyCyclePolicy? = nil,
+         latency: Nanoseconds = 200 * Time.millisecond, downlinkLoss: Double = 0) {
+        var config = NetworkServer.Config()
+        config.adr = false
+        config.latency = latency
+        let channel = downlinkLoss > 0 ? LossyChannel(uplinkLoss: 0, downlinkLoss: downlinkLoss, seed: 1) : PerfectChannel()
+        network = NetworkServer(config: config, region: eu, channel: channel, seed: 1)
         mac = ClassAMAC(device: 0, activation: activation,
                         settings: MACSettings(region: eu, dutyCyclePolicy: dutyCycle, adr: adr, dataRate: dataRate), seed: 7)
         network.register(device: 0, activation: activation)
@@ -39,10 +45,9 @@ final class MACRig {
 
 @Suite struct ClassAMACTests {
     /// RX1 opens RECEIVE_DELAY1 = 1 s after the uplink ends, RX2 one second later (RP002-1.0.4 §2.4.7); the
-    /// answer to a confirmed uplink comes in RX2 when the network sends it there.
+    /// answer to a confirmed uplink comes in RX2 when the network is too slow for RX1 (1.5 s from the uplink's end).
     @Test func receiveWindowTiming() {
-        let rig = MACRig()
-        rig.network.answerInRX2 = true
+        let rig = MACRig(latency: 1500 * Time.millisecond)
         #expect(rig.mac.send(fport: 10, payload: [1, 2, 3], confirmed: true, now: 0) == .ok)
         _ = rig.settle()
         let end = sf12(16)   // 13 + 3 bytes
@@ -60,8 +65,7 @@ final class MACRig {
     /// A confirmed uplink that is never acknowledged goes out 8 times with the same FCnt, each after RX2 closes
     /// (8 SF12 symbols = 262.144 ms with no preamble) plus RETRANSMIT_TIMEOUT of 2 ± 1 s.
     @Test func confirmedRetransmissions() {
-        let rig = MACRig()
-        rig.network.downlinkLoss = 1
+        let rig = MACRig(downlinkLoss: 1)
         #expect(rig.mac.send(fport: 10, payload: [7], confirmed: true, now: 0) == .ok)
         _ = rig.settle()
         let ups = rig.uplinks
@@ -79,7 +83,8 @@ final class MACRig {
     /// LoRaWAN 1.0.4 §4.3.1.1: ADRACKReq from the 64th uplink without a downlink; at 96 (64 + 32) the TX power
     /// goes back to the default, at 128 the data rate steps down, at 160 again.
     @Test func adrBackoff() {
-        let rig = MACRig(dataRate: 5, dutyCycle: DutyCyclePolicy.none)
+        // The network's answers to ADRACKReq never reach the device: nothing resets its ADR_ACK_CNT.
+        let rig = MACRig(dataRate: 5, dutyCycle: DutyCyclePolicy.none, downlinkLoss: 1)
         var t: Nanoseconds = 0
         var adrAckReqFrom: Int?
         rig.mac.adrTestHook_setPower(2)
@@ -129,7 +134,7 @@ final class MACRig {
     /// The network's LinkADRReq sets data rate, power and NbTrans, and the answer rides on the next uplink.
     @Test func linkADRReqApplied() {
         let rig = MACRig(dataRate: 0)
-        rig.network.script(MiniNetwork.Scripted(at: 0, device: 0, macCommands: [
+        rig.network.script(device: 0, NetworkServer.Scripted(at: 0, macCommands: [
             .linkADRReq(dataRate: 5, txPower: 3, channelMask: 0x0007, channelMaskControl: 0, nbTrans: 1)]))
         #expect(rig.mac.send(fport: 1, payload: [1], confirmed: false, now: 0) == .ok)
         let t = rig.settle()

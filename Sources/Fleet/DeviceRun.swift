@@ -1,9 +1,12 @@
 import CFirmware
 import Codecs
+import Device
 import Foundation
 import HarnessCore
 import LoRaWAN
+import Network
 import RadioLink
+import SimKernel
 
 /// One line of a device's timeline.
 public struct TimelineEntry: Sendable, Codable {
@@ -13,7 +16,8 @@ public struct TimelineEntry: Sendable, Codable {
     public var fields: [String: JSONValue]
 }
 
-/// A single simulated device, firmware in the loop, against the minimal network: the `device run` command.
+/// A single simulated device, firmware in the loop, against the network server a fleet meets (one gateway on a
+/// perfect channel, or a lossy one): the `device run` command.
 public final class DeviceRun {
     public struct Options: Sendable {
         public var kind: SensorKind = .bay
@@ -56,7 +60,7 @@ public final class DeviceRun {
     public let options: Options
     public let firmware: FirmwareDevice
     public let mac: ClassAMAC
-    public let network: MiniNetwork
+    public let network: NetworkServer
     public private(set) var timeline: [TimelineEntry] = []
     public var recordTimeline = true
     public var onEntry: ((TimelineEntry) -> Void)?
@@ -78,9 +82,9 @@ public final class DeviceRun {
         firmware = FirmwareDevice(kind: options.kind == .gate ? OCC_KIND_GATE : OCC_KIND_BAY, devEUI: devEUI)
         mac = ClassAMAC(device: 0, activation: activation,
                         settings: MACSettings(region: options.region, adr: options.adr, dataRate: options.dataRate), seed: options.seed)
-        network = MiniNetwork(region: options.region, seed: options.seed)
-        network.uplinkLoss = options.uplinkLoss
-        network.downlinkLoss = options.downlinkLoss
+        let channel: UplinkChannel = options.uplinkLoss > 0 || options.downlinkLoss > 0
+            ? LossyChannel(uplinkLoss: options.uplinkLoss, downlinkLoss: options.downlinkLoss, seed: options.seed) : PerfectChannel()
+        network = NetworkServer(region: options.region, channel: channel, seed: options.seed)
         network.register(device: 0, activation: activation)
         mac.air = network
         stimuli = options.stimuli
@@ -257,7 +261,7 @@ public final class DeviceRun {
             if active { log("sensor", "vehicle at the \(lane == 0 ? "in" : "out") lane", ["lane": .number(Double(lane))]) }
             firmware.vehicle(lane: lane, active: active, at: now)
         case .downlink(let port, let bytes):
-            network.script(MiniNetwork.Scripted(at: now, device: 0, fport: port, payload: bytes))
+            network.script(device: 0, NetworkServer.Scripted(at: now, fport: port, payload: bytes))
             log("network", "downlink queued for FPort \(port): \(Hex.encode(bytes))", [:])
         case .console(let line):
             log("console-in", line, [:])
