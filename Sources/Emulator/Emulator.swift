@@ -140,7 +140,7 @@ public struct EmulatorOptions: Sendable {
 }
 
 /// A board on a pseudo-terminal: the simulated device (the firmware in the loop for this project's sensor, a
-/// Class A MAC and a minimal network that answers joins) speaking its profile's dialect, with real timing scaled by
+/// Class A MAC and the project's network server on a perfect channel, or a bench gateway's) speaking its profile's dialect, with real timing scaled by
 /// `timeScale`. `path` is the line a harness opens.
 public final class Emulator: @unchecked Sendable {
     public let options: EmulatorOptions
@@ -191,8 +191,12 @@ public final class Emulator: @unchecked Sendable {
         device.onRadioEvent = { [unowned self] e in dialect.radioEvent(e, emulator: self) }
     }
 
-    /// Virtual time now.
-    var now: Nanoseconds { Int64(Double(DispatchTime.now().uptimeNanoseconds - wallStart) * options.timeScale) }
+    /// Virtual time now: wall time since the start, less the time the clock stood still for a bench gateway's
+    /// server, times the time scale.
+    var now: Nanoseconds {
+        let wall = DispatchTime.now().uptimeNanoseconds - wallStart - (device.gatewayAir?.heldWall ?? 0)
+        return Int64(Double(wall) * options.timeScale)
+    }
 
     /// Starts the board on a thread (it prints its banner at once).
     public func start() {

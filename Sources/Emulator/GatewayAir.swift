@@ -13,6 +13,10 @@ final class GatewayAir: Air {
     private var waiting: [(tmst: UInt32, frame: [UInt8], airtime: Nanoseconds)] = []
     /// Corrupt the MIC of each data uplink on the way (the badMIC fault; join-requests go through intact).
     var corruptMIC = false
+    /// Wall time the board's clock stood still waiting for the server (see `uplink`).
+    private(set) var heldWall: UInt64 = 0
+    /// The longest the board waits for a PUSH_ACK.
+    static let ackWait: Nanoseconds = 500 * Time.millisecond
 
     init(host: String, port: UInt16, eui: [UInt8]) throws(InputError) {
         gateway = try VirtualGateway(host: host, port: port, eui: eui)
@@ -33,6 +37,13 @@ final class GatewayAir: Air {
             "rssi": .number(-40), "lsnr": .number(9.5), "size": .number(Double(bytes.count)), "data": .string(Base64.encode(bytes)),
         ])
         gateway.forward(rxpk)
+        // A real network server has the whole receive delay (1 s, 5 s for a join) to answer; at a time scale of
+        // 100 that would be 10 ms of wall time, less than a loaded machine takes to schedule it. So the board's
+        // clock stands still until the server has acknowledged the uplink (the bench gateway acknowledges after
+        // it has answered), at most `ackWait`: the board sees the network as fast as it is at scale 1.
+        let before = DispatchTime.now().uptimeNanoseconds
+        gateway.awaitPushAcks(timeout: GatewayAir.ackWait)
+        heldWall += DispatchTime.now().uptimeNanoseconds - before
     }
 
     private func take(_ tx: JSONValue) {

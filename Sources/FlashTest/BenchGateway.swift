@@ -121,11 +121,12 @@ public final class BenchGateway: @unchecked Sendable {
         network.register(device: index, activation: .otaa(devEUI: devEUI, joinEUI: joinEUI, appKey: appKey))
     }
 
-    /// A downlink to send in the receive window of the device's next uplink.
-    public func queueDownlink(devEUI: EUI64, port: UInt8, payload: [UInt8]) {
+    /// A downlink to send in the receive window of the device's next uplink (on FPort `answering`, when given: the
+    /// uplink a test step sends, not one the board's application sends meanwhile).
+    public func queueDownlink(devEUI: EUI64, port: UInt8, payload: [UInt8], answering: UInt8? = nil) {
         lock.lock(); defer { lock.unlock() }
         guard let d = devices[devEUI] else { return }
-        network.script(device: d, NetworkServer.Scripted(at: 0, fport: port, payload: payload))
+        network.script(device: d, NetworkServer.Scripted(at: 0, fport: port, payload: payload, answering: answering))
     }
 
     public var now: Nanoseconds { Int64(DispatchTime.now().uptimeNanoseconds - start) }
@@ -200,11 +201,13 @@ public final class BenchGateway: @unchecked Sendable {
             if new { onEvent?("gateway: PULL_DATA from \(Hex.encode(eui, uppercase: true)): the way down to it is open") }
             send(SemtechDatagram.pullAck(version: version, token: token).bytes, to: from, length: length)
         case let .pushData(version, token, eui, json):
-            send(SemtechDatagram.pushAck(version: version, token: token).bytes, to: from, length: length)
             for (item, tmst) in SemtechDatagram.uplinks(json) {
                 guard case .record(let r) = item, let bytes = r.phyPayload, r.crc != .bad else { continue }
                 received(r, bytes: bytes, tmst: tmst, version: version, gateway: eui)
             }
+            // Acknowledged once answered: a gateway that waits for the PUSH_ACK (the emulator at a time scale)
+            // then has the PULL_RESP too, sent before it (on one socket, as the emulator uses, the order holds).
+            send(SemtechDatagram.pushAck(version: version, token: token).bytes, to: from, length: length)
         default:
             break
         }

@@ -858,7 +858,8 @@ public final class FlashTestRunner {
             throw StepFailure(message: "a downlink step needs --gateway (the bench gateway sends it) and a configure step before it")
         }
         let s = try s
-        g.queueDownlink(devEUI: eui, port: port, payload: payload)
+        // For the uplink this step sends (FPort 2): a sensor's own report in between does not take it.
+        g.queueDownlink(devEUI: eui, port: port, payload: payload, answering: 2)
         let command = try need("send").replacingOccurrences(of: "{port}", with: "2").replacingOccurrences(of: "{hex}", with: "01")
         if let setPort = profile.command("setPort", ["port": "2"]) { try ask(setPort) }
         _ = s.takeEvents()
@@ -1178,7 +1179,7 @@ public enum FlashTestJig {
                            onStep: @escaping @Sendable (Board, StepResult) -> Void) -> [BoardResult] {
         let lock = NSLock()
         nonisolated(unsafe) var results: [BoardResult?] = Array(repeating: nil, count: boards.count)
-        nonisolated(unsafe) let shared = options
+        let shared = options
         let group = DispatchGroup()
         for i in boards.indices {
             group.enter()

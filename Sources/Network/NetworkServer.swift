@@ -112,14 +112,16 @@ public final class NetworkServer: Air {
     private var gatewayBusy: [[(Nanoseconds, Nanoseconds)]]
     private var latencyWindows: [(from: Nanoseconds, to: Nanoseconds, latency: Nanoseconds)] = []
     /// Downlinks asked for ahead of time, per device: merged into the downlink of the first data uplink that ends
-    /// at or after their time.
+    /// at or after their time (with `answering`, the first on that FPort: a test's own uplink, not one the
+    /// device's application sent meanwhile).
     public struct Scripted: Sendable {
         public var at: Nanoseconds
         public var macCommands: [MACCommand]
         public var fport: UInt8?
         public var payload: [UInt8]
-        public init(at: Nanoseconds, macCommands: [MACCommand] = [], fport: UInt8? = nil, payload: [UInt8] = []) {
-            self.at = at; self.macCommands = macCommands; self.fport = fport; self.payload = payload
+        public var answering: UInt8?
+        public init(at: Nanoseconds, macCommands: [MACCommand] = [], fport: UInt8? = nil, payload: [UInt8] = [], answering: UInt8? = nil) {
+            self.at = at; self.macCommands = macCommands; self.fport = fport; self.payload = payload; self.answering = answering
         }
     }
     private var scripted: [Int: [Scripted]] = [:]
@@ -323,14 +325,18 @@ public final class NetworkServer: Air {
             for c in commands {
                 if case .linkADRAns(let p, let d, let m) = c, p && d && m { s.adrRequested = false }
             }
-            if !scripted.isEmpty, var list = scripted[device], let first = list.first, first.at <= end {
-                // Downlinks asked for by now ride on this uplink's answer.
-                while let d = list.first, d.at <= end {
-                    list.removeFirst()
-                    s.pendingMAC += d.macCommands
-                    if let port = d.fport { s.pendingData = (port, d.payload) }
+            if !scripted.isEmpty, let list = scripted[device], let first = list.first, first.at <= end {
+                // Downlinks asked for by now (and for this FPort, where they name one) ride on this uplink's answer.
+                var keep: [Scripted] = []
+                for d in list {
+                    if d.at <= end && (d.answering == nil || d.answering == frame.fport) {
+                        s.pendingMAC += d.macCommands
+                        if let port = d.fport { s.pendingData = (port, d.payload) }
+                    } else {
+                        keep.append(d)
+                    }
                 }
-                scripted[device] = list
+                scripted[device] = keep
             }
             info.snrHistory.append(best.first?.snrdB ?? 0)
             if info.snrHistory.count > 20 { info.snrHistory.removeFirst(info.snrHistory.count - 20) }

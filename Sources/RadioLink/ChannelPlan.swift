@@ -41,7 +41,8 @@ extension RegionParameters {
     /// The enabled channels after a LinkADRReq's channel mask and ChMaskCntl, or nil when the device must refuse
     /// the mask (its ChannelMaskACK is 0).
     /// - Dynamic plans: ChMaskCntl 0 applies the mask to the device's channel table (the default channels first,
-    ///   then those the network added); 6 switches every channel of the table on; anything else is refused.
+    ///   then those the network added), refused when it enables a channel the table does not hold; 6 switches every
+    ///   channel of the table on; anything else is refused.
     /// - Fixed plans (72 channels): ChMaskCntl 0–3 apply the mask to 125 kHz channels 16·k … 16·k + 15 and leave the
     ///   others as they are, 4 to channels 64–71; 6 switches channels 0–63 on and 7 off, the mask applying to 64–71
     ///   (RP002-1.0.4 §2.5.5, §2.7.5).
@@ -51,6 +52,9 @@ extension RegionParameters {
             let table = defaultChannels + channels.filter { c in !defaultChannels.contains { $0.frequencyHz == c.frequencyHz } }
             switch control {
             case 0:
+                // A bit for a channel the table does not hold makes the device refuse the whole command
+                // (LoRaWAN 1.0.4 §5.3: "enables a yet undefined channel … SHALL be discarded").
+                guard table.count >= 16 || mask >> UInt16(table.count) == 0 else { return nil }
                 let enabled = table.enumerated().filter { $0.offset < 16 && mask & (1 << UInt16($0.offset)) != 0 }.map(\.element)
                 return enabled.isEmpty ? nil : enabled
             case 6:

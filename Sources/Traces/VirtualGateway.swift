@@ -150,6 +150,20 @@ public final class VirtualGateway {
         service()
     }
 
+    /// Waits (wall time, at most `timeout`) until the server has acknowledged every PUSH_DATA sent, handling what
+    /// it sends meanwhile; false when it did not (no answer in time, or the port refused).
+    @discardableResult
+    public func awaitPushAcks(timeout: Nanoseconds) -> Bool {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, timeout))
+        let refusedBefore = stats.refused
+        while stats.pushAcks < stats.pushData + stats.statMessages {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard stats.refused == refusedBefore, now < deadline else { return false }
+            poll(timeout: max(Time.millisecond, Int64(deadline - now)))
+        }
+        return true
+    }
+
     /// Keeps the link up (PULL_DATA at start and every `keepAlive`) and handles what the server sent, waiting at
     /// most `timeout`.
     public func service(timeout: Nanoseconds = 0) {

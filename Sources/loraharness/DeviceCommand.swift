@@ -20,8 +20,8 @@ struct DeviceRunCommand: ParsableCommand {
         abstract: "Run one simulated sensor (firmware in the loop) and print its timeline, energy and battery life.",
         discussion: """
             The firmware (hardware/firmware) runs on a virtual clock against a Class A MAC (OTAA join, RX1/RX2, \
-            ADR, MAC commands, duty cycle) and a minimal network that answers joins, acknowledges confirmed \
-            uplinks and sends queued downlinks. Stimuli come from a file (--stimuli, format in the README) or from \
+            ADR, MAC commands, duty cycle) and the network server the fleets use (joins, FCnt and MIC checks, \
+            network-side ADR, acknowledgements, queued downlinks) on a perfect or lossy channel. Stimuli come from a file (--stimuli, format in the README) or from \
             generated traffic (--traffic busy-site or quiet-site: vehicles on a recycling-centre week, local time).
 
             Examples:

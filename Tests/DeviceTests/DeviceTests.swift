@@ -97,6 +97,24 @@ func sf12(_ bytes: Int, uplink: Bool = true) -> Nanoseconds {
         #expect(ack?["config_hash"] == .string(expected))
     }
 
+    /// `device run` meets the fleets' network server (issue 15: one server): with ADR on, after 20 uplinks heard
+    /// at SNR 5 dB the server's ADR (best SNR 5 − SF12's floor −20 − margin 15 = 10 dB: three 3 dB steps) sends one
+    /// LinkADRReq for DR3, which the device applies (three days at a busy site: at SF12 the duty cycle allows ~19 a day); every uplink is accepted by the server's FCnt and MIC rules.
+    @Test func meetsTheNetworkServerOfTheFleets() {
+        var o = DeviceRun.Options()
+        o.activation = abp
+        o.dataRate = 0
+        o.traffic = TrafficProfile.busySite
+        o.duration = 3 * Time.day
+        let (r, s) = run(o)
+        #expect(s.uplinks > 20)
+        #expect(r.network.counters.linkADRRequests == 1)
+        #expect(r.mac.dataRate == 3)
+        #expect(r.network.counters.rejected == 0)
+        #expect(r.network.counters.uplinksAccepted == s.uplinks)
+        #expect(r.network.lastFCntUp(device: 0) == UInt32(s.uplinks - 1))
+    }
+
     /// The console answers through the HAL: ATC+COUNT after two changes.
     @Test func console() {
         var o = DeviceRun.Options()

@@ -11,15 +11,16 @@ final class MACRig {
     let mac: ClassAMAC
     let network: NetworkServer
     var events: [(Nanoseconds, MACEvent)] = []
-    init(activation: Activation = abp, dataRate: Int = 0, adr: Bool = true, dutyCycle: DutyCyclePolicy? = nil,
-         latency: Nanoseconds = 200 * Time.millisecond, downlinkLoss: Double = 0) {
+    init(region: RegionParameters = eu, activation: Activation = abp, dataRate: Int = 0, adr: Bool = true,
+         networkADR: Bool = false, dutyCycle: DutyCyclePolicy? = nil, latency: Nanoseconds = 200 * Time.millisecond,
+         downlinkLoss: Double = 0) {
         var config = NetworkServer.Config()
-        config.adr = false
+        config.adr = networkADR
         config.latency = latency
         let channel = downlinkLoss > 0 ? LossyChannel(uplinkLoss: 0, downlinkLoss: downlinkLoss, seed: 1) : PerfectChannel()
-        network = NetworkServer(config: config, region: eu, channel: channel, seed: 1)
+        network = NetworkServer(config: config, region: region, channel: channel, seed: 1)
         mac = ClassAMAC(device: 0, activation: activation,
-                        settings: MACSettings(region: eu, dutyCyclePolicy: dutyCycle, adr: adr, dataRate: dataRate), seed: 7)
+                        settings: MACSettings(region: region, dutyCyclePolicy: dutyCycle, adr: adr, dataRate: dataRate), seed: 7)
         network.register(device: 0, activation: activation)
         mac.air = network
         mac.onEvent = { [unowned self] t, e in events.append((t, e)) }
@@ -102,6 +103,50 @@ final class MACRig {
         #expect(adrAckReqFrom == 64)
         #expect(powerAt[95] == 2 && powerAt[96] == 0)
         #expect(drAt[127] == 5 && drAt[128] == 4 && drAt[160] == 3)
+    }
+
+    /// A US915 device on sub-band 2 (channels 8–15 and 65) meets the network's ADR: its LinkADRReq (mask 0xFF00,
+    /// ChMaskCntl 0: channels 8–15 of block 0–15) raises the data rate and leaves the nine channels as they were,
+    /// answered with every ACK bit set (RP002-1.0.4 §2.5.5). The channel numbers follow from 902.3 MHz + 200 kHz·n
+    /// and 903.0 MHz + 1.6 MHz·(n − 64) (§2.5.2).
+    @Test func us915LinkADRKeepsSubBandTwo() throws {
+        let us = RegionID.us915.parameters
+        let rig = MACRig(region: us, dataRate: 0, networkADR: true)
+        let start = rig.mac.channels.map(\.frequencyHz)
+        #expect(start == [903_900_000, 904_100_000, 904_300_000, 904_500_000, 904_700_000, 904_900_000, 905_100_000,
+                          905_300_000, 904_600_000])
+        var t: Nanoseconds = 0
+        for n in 1...30 {
+            #expect(rig.mac.send(fport: 1, payload: [0], confirmed: false, now: t) == .ok, "uplink \(n)")
+            t = rig.settle() + 60 * Time.second
+        }
+        #expect(rig.network.counters.linkADRRequests == 1)
+        #expect(rig.mac.dataRate > 0)
+        #expect(rig.mac.channels.map(\.frequencyHz) == start)
+        // The answer went up with all three ACK bits: the network saw no refusal.
+        let answered = rig.uplinks.contains { up in
+            guard case .data(let f)? = try? FrameDecoder.decode(up.3) else { return false }
+            return f.fopts == [0x03, 0x07]
+        }
+        #expect(answered)
+    }
+
+    /// A downlink scripted for a test's own uplink (FPort 2, the flash-test downlink step's) is not taken by the
+    /// application's report on FPort 10 that goes first; it comes in the answer to the FPort 2 uplink.
+    @Test func scriptedDownlinkWaitsForItsFPort() {
+        let rig = MACRig(dutyCycle: DutyCyclePolicy.none)
+        rig.network.script(device: 0, NetworkServer.Scripted(at: 0, fport: 3, payload: [1, 2], answering: 2))
+        #expect(rig.mac.send(fport: 10, payload: [0x21], confirmed: false, now: 0) == .ok)
+        let t = rig.settle() + Time.second
+        #expect(rig.mac.send(fport: 2, payload: [0x01], confirmed: false, now: t) == .ok)
+        _ = rig.settle()
+        let downlinks = rig.events.compactMap { _, e -> (UInt32, UInt8?, [UInt8])? in
+            if case .downlink(let fcnt, let port, let payload, _, _) = e { return (fcnt, port, payload) }
+            return nil
+        }
+        #expect(downlinks.count == 1)
+        #expect(downlinks.first?.1 == 3 && downlinks.first?.2 == [1, 2])
+        #expect(rig.uplinks.map(\.1) == [0, 1])
     }
 
     /// Time-credit duty cycle (LoRaMac-node v4.5): SF12 uplinks of 14 bytes cost 1155 ms × 100 of credit; from
