@@ -80,11 +80,11 @@ func runPeerBenchmarks() {
     do { try w.close() } catch { fatalError("cannot write the benchmark input: \(error)") }
     }
     if keep != nil {
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("keys.yaml").path, contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("keys.yaml").path, contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o600])
     }
     let home = dir.appendingPathComponent("home").path
     try? FileManager.default.createDirectory(atPath: home + "/.config/wireshark", withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: home + "/.config/wireshark/encryption_keys_lorawan", contents: Data(uat.utf8),
+    _ = FileManager.default.createFile(atPath: home + "/.config/wireshark/encryption_keys_lorawan", contents: Data(uat.utf8),
                                    attributes: [.posixPermissions: 0o600])
 
     // Runs alternate (replay, tshark, replay, …) and the fastest of each counts: on a shared machine both meet the

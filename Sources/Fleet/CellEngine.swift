@@ -449,8 +449,9 @@ final class CellEngine {
                              capacity: UInt32(clamping: scenario.sites[s.plan.site].capacity), at: t)
     }
 
-    /// Runs the cell to the end of the scenario. `progress` is told the share of virtual time done, now and then.
-    func run(progress: ((Double) -> Void)? = nil) -> CellResult {
+    /// Runs the cell to the end of the scenario. `progress` is told the share of virtual time done and the uplinks
+    /// sent (transmissions, retransmissions included), now and then.
+    func run(progress: ((Double, Int) -> Void)? = nil) -> CellResult {
         // Sensors power up over the scenario's spread (installation is not simultaneous), provisioned at the factory.
         for s in sensors {
             var r = SeededRandom.stream(seed: seed, 0x57A, UInt64(s.plan.fleetID))
@@ -477,7 +478,7 @@ final class CellEngine {
             heap.pop()
             let id = Int(id32)
             if t >= nextProgress, let progress {
-                progress(Double(t) / Double(duration))
+                progress(Double(t) / Double(duration), sensors.reduce(0) { $0 + $1.mac.stats.uplinks + $1.mac.stats.retransmissions })
                 nextProgress = t + duration / 100
             }
             channel.advance(to: t)

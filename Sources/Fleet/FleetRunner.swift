@@ -41,8 +41,9 @@ public struct FleetRunner: Sendable {
         return all.indices.filter { owner[$0] == index }.map { all[$0] }
     }
 
-    /// Runs the items (all of them by default); `progress` gets the share of simulated work done (any thread).
-    public func run(items chosen: [Item]? = nil, shard: String? = nil, progress: (@Sendable (Double) -> Void)? = nil) -> FleetPartial {
+    /// Runs the items (all of them by default); `progress` gets the share of simulated work done and the uplinks
+    /// sent so far (any thread).
+    public func run(items chosen: [Item]? = nil, shard: String? = nil, progress: (@Sendable (SimulationProgress) -> Void)? = nil) -> FleetPartial {
         let work = chosen ?? items
         let weights = work.map { Double(max(1, plan.cells[$0.cell].weight)) }
         let total = weights.reduce(0, +)
@@ -50,9 +51,9 @@ public struct FleetRunner: Sendable {
         let body: @Sendable (Int) -> Void = { [scenario, plan] i in
             let item = work[i]
             let engine = CellEngine(scenario: scenario, plan: plan, cell: plan.cells[item.cell], replica: item.replica, duration: scenario.duration)
-            let result = engine.run(progress: progress.map { p in { share in p(state.progress(i, share * weights[i] / total)) } })
+            let result = engine.run(progress: progress.map { p in { share, uplinks in p(state.progress(i, share * weights[i] / total, uplinks: uplinks)) } })
             state.store(i, result)
-            progress?(state.progress(i, weights[i] / total))
+            progress?(state.progress(i, weights[i] / total, uplinks: result.devices.reduce(0) { $0 + $1.framesSent + $1.retransmissions }))
         }
         if jobs > 1 && work.count > 1 {
             // A shared counter hands out items, biggest first, to `jobs` workers.
@@ -74,10 +75,12 @@ final class RunState: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var results: [CellResult?]
     private var done: [Double]
+    private var uplinks: [Int]
 
     init(count: Int) {
         results = Array(repeating: nil, count: count)
         done = Array(repeating: 0, count: count)
+        uplinks = Array(repeating: 0, count: count)
     }
 
     func store(_ i: Int, _ r: CellResult) {
@@ -85,11 +88,12 @@ final class RunState: @unchecked Sendable {
         results[i] = r
     }
 
-    /// Records item i's share of the total done; returns the total.
-    func progress(_ i: Int, _ share: Double) -> Double {
+    /// Records item i's share of the total done and its uplinks; returns the totals.
+    func progress(_ i: Int, _ share: Double, uplinks n: Int) -> SimulationProgress {
         lock.lock(); defer { lock.unlock() }
         done[i] = share
-        return done.reduce(0, +)
+        uplinks[i] = n
+        return SimulationProgress(share: done.reduce(0, +), uplinks: uplinks.reduce(0, +))
     }
 }
 

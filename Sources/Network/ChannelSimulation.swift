@@ -53,7 +53,7 @@ public struct ChannelSimulation {
     public init(scenario: Scenario) { self.scenario = scenario }
 
     /// Runs for the scenario's duration (or `duration`), with its seed (or `seed`).
-    public mutating func run(duration: Nanoseconds? = nil, seed: UInt64? = nil, progress: ((Double) -> Void)? = nil) -> Report {
+    public mutating func run(duration: Nanoseconds? = nil, seed: UInt64? = nil, progress: ((SimulationProgress) -> Void)? = nil) -> Report {
         let seed = seed ?? scenario.seed
         let duration = duration ?? scenario.duration
         let channel = RadioChannel(model: scenario.model, gateways: scenario.gateways, seed: seed)
@@ -210,7 +210,7 @@ public struct ChannelSimulation {
             }
             if let progress, Double(t) / Double(duration) - lastProgress >= 0.01 {
                 lastProgress = Double(t) / Double(duration)
-                progress(lastProgress)
+                progress(SimulationProgress(share: lastProgress, uplinks: channel.sent))
             }
         }
         channel.finish()

@@ -74,7 +74,7 @@ struct SimulateCommand: ParsableCommand {
             return
         }
         var sim = ChannelSimulation(scenario: sc)
-        let progress = ProgressLine(enabled: !common.quiet && !common.json, simulated: duration ?? sc.duration)
+        let progress = ProgressReporter(enabled: !common.quiet && !common.json, simulated: duration ?? sc.duration)
         let result = sim.run(duration: duration, seed: seed, progress: progress.enabled ? { p in progress.update(p) } : nil)
         progress.clear()
         if let report { try writeFile(report, try JSONOutput.encode(result), option: "--report") }
@@ -95,9 +95,9 @@ struct SimulateCommand: ParsableCommand {
                 + "\(cells.count) radio cell\(cells.count == 1 ? "" : "s"), \(sc.assertions.count) assertion\(sc.assertions.count == 1 ? "" : "s")")
             return
         }
-        let progress = ProgressLine(enabled: !common.quiet && !common.json, simulated: sc.duration)
+        let progress = ProgressReporter(enabled: !common.quiet && !common.json, simulated: sc.duration)
         let started = Date()
-        let callback: (@Sendable (Double) -> Void)? = progress.enabled ? { @Sendable p in progress.update(p) } : nil
+        let callback: (@Sendable (SimulationProgress) -> Void)? = progress.enabled ? { @Sendable p in progress.update(p) } : nil
         if let shard, let partial {
             let (i, n) = try parseShard(shard)
             let items = runner.items(shard: i - 1, of: n)
@@ -149,45 +149,6 @@ struct FleetOutputs {
         if !failures.isEmpty {
             throw CheckFailure(failures.count == 1 ? failures[0] : "\(failures.count) checks failed: " + failures.joined(separator: "; "))
         }
-    }
-}
-
-/// Progress on stderr: on a terminal one line rewritten at most five times a second; elsewhere (a CI log) a line
-/// every five seconds, with the simulated time reached, so a long job shows it is alive and when it should end.
-final class ProgressLine: @unchecked Sendable {
-    let enabled: Bool
-    let terminal: Bool
-    private let simulated: Nanoseconds
-    private let lock = NSLock()
-    private var last = Date.distantPast
-    private let start = Date()
-
-    init(enabled: Bool, simulated: Nanoseconds = 0) {
-        terminal = isatty(2) == 1
-        self.enabled = enabled
-        self.simulated = simulated
-    }
-
-    func update(_ share: Double) {
-        guard enabled else { return }
-        lock.lock(); defer { lock.unlock() }
-        let now = Date()
-        guard now.timeIntervalSince(last) >= (terminal ? 0.2 : 5) else { return }
-        if !terminal && last == .distantPast { last = now; return }   // the first line after five seconds, not at once
-        last = now
-        let elapsed = now.timeIntervalSince(start)
-        let eta = share > 0.01 ? String(format: ", about %.0f s left", elapsed * (1 - share) / share) : ""
-        if terminal {
-            StandardStreams.err(String(format: "\r%5.1f %% simulated in %.0f s%@   ", share * 100, elapsed, eta))
-        } else {
-            let reached = simulated > 0 ? " (\(DurationFormat.human(Int64(Double(simulated) * share))) of \(DurationFormat.human(simulated)) simulated)" : ""
-            StandardStreams.err(String(format: "progress: %.1f %%%@ in %.0f s%@\n", share * 100, reached, elapsed, eta))
-        }
-    }
-
-    func clear() {
-        guard enabled, terminal else { return }
-        StandardStreams.err("\r\u{1B}[K")
     }
 }
 

@@ -182,7 +182,7 @@ func idealSite(bays: Int = 1, gates: Int = 0, script: String, extra: String = ""
         #expect(shares.map(\.count) == [2, 2, 2])
         #expect(Set(shares.flatMap { $0 }) == Set(runner.items))
         let whole = runner.run()
-        let parts = try (0..<3).map { i in ("\(i).json", FleetRunner(scenario: sc, replicas: 6).run(items: shares[i], shard: "\(i + 1)/3")) }
+        let parts = (0..<3).map { i in ("\(i).json", FleetRunner(scenario: sc, replicas: 6).run(items: shares[i], shard: "\(i + 1)/3")) }
         let merged = try FleetPartial.merge(parts)
         #expect(try JSONOutput.encode(FleetReport(scenario: sc, partial: merged)) == (try JSONOutput.encode(FleetReport(scenario: sc, partial: whole))))
         let sent = (0..<6).map { r in whole.cells.filter { $0.replica == r }.flatMap(\.devices).reduce(0) { $0 + $1.framesSent } }

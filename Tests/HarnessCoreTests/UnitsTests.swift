@@ -81,3 +81,45 @@ import Testing
         #expect(throws: InputError.self) { try FrequencyFormat.parse(text) }
     }
 }
+
+/// Issue 15: the progress line a CI log gets every five seconds, with simulated time, uplinks per second and an
+/// estimated end; the figures worked out by hand from the clock and the shares fed in.
+@Suite struct ProgressReporterTests {
+    final class Clock: @unchecked Sendable {
+        var seconds = 0.0
+        var written: [String] = []
+    }
+
+    @Test func aLineEveryFiveSecondsInALog() {
+        let c = Clock()
+        let p = ProgressReporter(enabled: true, simulated: 7 * Time.day, terminal: false, clock: { c.seconds }, write: { c.written.append($0) })
+        c.seconds = 1; p.update(SimulationProgress(share: 0.05, uplinks: 9_000))      // before the first five seconds
+        c.seconds = 5; p.update(SimulationProgress(share: 0.25, uplinks: 50_000))
+        c.seconds = 7; p.update(SimulationProgress(share: 0.30, uplinks: 60_000))      // two seconds after the last line
+        c.seconds = 11; p.update(SimulationProgress(share: 0.5, uplinks: 105_000))
+        // 0.25 × 7 d = 1 d 18 h; 50,000 / 5 s; 5 s × 0.75 / 0.25 = 15 s. Then 105,000 / 11 s = 9545.45; 11 × 0.5 / 0.5.
+        #expect(c.written == [
+            "progress: 25.0 % (1 d 18 h of 7 d simulated) in 5 s, 50000 uplinks (10000/s), about 15 s left\n",
+            "progress: 50.0 % (3 d 12 h of 7 d simulated) in 11 s, 105000 uplinks (9545/s), about 11 s left\n",
+        ])
+        p.clear()
+        #expect(c.written.count == 2)   // nothing to clear in a log
+    }
+
+    @Test func aRewrittenLineOnATerminal() {
+        let c = Clock()
+        let p = ProgressReporter(enabled: true, simulated: 0, terminal: true, clock: { c.seconds }, write: { c.written.append($0) })
+        c.seconds = 0.1; p.update(SimulationProgress(share: 0.1, uplinks: 10))
+        c.seconds = 2; p.update(SimulationProgress(share: 0.005, uplinks: 400))
+        p.clear()
+        #expect(c.written == ["\r0.5 % in 2 s, 400 uplinks (200/s)   ", "\r\u{1B}[K"])
+    }
+
+    @Test func disabledWritesNothing() {
+        let c = Clock()
+        let p = ProgressReporter(enabled: false, terminal: false, clock: { c.seconds }, write: { c.written.append($0) })
+        c.seconds = 100; p.update(SimulationProgress(share: 0.5, uplinks: 1))
+        p.clear()
+        #expect(c.written.isEmpty)
+    }
+}

@@ -129,7 +129,7 @@ final class PeerLine {
 
     @Test func notATerminal() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-tty-\(getpid())").path
-        FileManager.default.createFile(atPath: path, contents: Data())
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: SerialError.self) { try TermiosTransport(path: path) }
     }
